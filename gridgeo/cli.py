@@ -1,0 +1,99 @@
+"""The ``gridgeo`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gridgeo.settings import get_settings
+
+
+def _say(message: str) -> None:
+    click.echo(f"gridgeo: {message}", err=True)
+
+
+@click.group()
+def main() -> None:
+    """gridgeo: grid-based community governance over OGC API."""
+
+
+# -- database ---------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database: private cluster and migrations."""
+
+
+@db.command("start")
+def db_start() -> None:
+    """Create and start the private cluster (skipped with GRIDGEO_DATABASE_URL)."""
+    from gridgeo.db.cluster import ClusterError, cluster_from
+
+    settings = get_settings()
+    if settings.database_url:
+        _say("using GRIDGEO_DATABASE_URL; no private cluster needed")
+        return
+    cluster = cluster_from(settings)
+    try:
+        cluster.ensure_running()
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"private PostgreSQL cluster running on 127.0.0.1:{settings.pg_port} "
+         f"(data in {cluster.link})")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the private cluster."""
+    from gridgeo.db.cluster import cluster_from
+
+    settings = get_settings()
+    if not settings.database_url:
+        cluster_from(settings).stop()
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply every plugin's pending schema migrations."""
+    from gridgeo.db.migrate import MigrationError, apply_migrations, collect_migrations
+    from gridgeo.db.pool import connect
+    from gridgeo.plugins import get_plugin_manager
+
+    try:
+        with connect() as conn:
+            applied = apply_migrations(conn, collect_migrations(get_plugin_manager()), _say)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"{len(applied)} migration(s) applied; schema up to date")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the database URL gridgeo connects to."""
+    from gridgeo.db.cluster import database_url
+
+    click.echo(database_url(get_settings()))
+
+
+# -- demo town --------------------------------------------------------------
+
+
+@main.command()
+@click.option("--seed", default=42, show_default=True, help="random seed; same seed, same town")
+@click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 1000),
+              help="multiply the town (100 gives a county of 100 towns, for benchmarks)")
+@click.option("--if-missing", is_flag=True, help="do nothing when this demo is already loaded")
+def demo(seed: int, scale: int, if_missing: bool) -> None:
+    """Generate the demo town and load it into the database (replaces domain data)."""
+    from gridgeo.demo import run_demo
+    from gridgeo.db.pool import connect
+
+    with connect() as conn:
+        run_demo(conn, seed=seed, scale=scale, if_missing=if_missing,
+                 dem_path=get_settings().dem, progress=_say)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

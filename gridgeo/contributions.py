@@ -1,0 +1,62 @@
+"""What plugins contribute: collections, processes and schema migrations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MigrationRef:
+    """Names one migration: a plugin's namespace and a version number."""
+
+    namespace: str
+    version: int
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.version:03d}"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One versioned SQL step of a plugin's schema.
+
+    A migration implicitly requires the previous version of its own namespace;
+    ``requires`` adds steps of other namespaces that must run first.
+    """
+
+    namespace: str
+    version: int
+    name: str
+    sql: str
+    requires: tuple[MigrationRef, ...] = ()
+
+    @property
+    def ref(self) -> MigrationRef:
+        return MigrationRef(self.namespace, self.version)
+
+
+@dataclass(frozen=True)
+class CollectionContribution:
+    """A collection served over OGC API Features.
+
+    ``resource`` is the pygeoapi resource definition (``type: collection``),
+    provider included; the deployment's pygeoapi-config.yml may override any of
+    it or switch the collection off.
+    """
+
+    id: str
+    resource: dict[str, Any]
+    migrations: tuple[Migration, ...] = ()
+    styles: dict[str, Path] = field(default_factory=dict)
+    personal_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProcessContribution:
+    """An OGC API process: ``processor`` is the dotted path of a pygeoapi BaseProcessor."""
+
+    id: str
+    processor: str
+    options: dict[str, Any] = field(default_factory=dict)

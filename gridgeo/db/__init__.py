@@ -1,0 +1,1 @@
+"""Database access: the private cluster, the connection pool and migrations."""

@@ -1,0 +1,104 @@
+"""Applies plugin migrations in dependency order, each in its own transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from graphlib import CycleError, TopologicalSorter
+
+import pluggy
+import psycopg
+
+from gridgeo.contributions import Migration, MigrationRef
+
+# Any constant: it keeps two concurrent `gridgeo db migrate` runs from interleaving.
+_LOCK_KEY = 72_656_171
+
+_BOOKKEEPING = """
+CREATE SCHEMA IF NOT EXISTS gridgeo;
+CREATE TABLE IF NOT EXISTS gridgeo.schema_migrations (
+    namespace  text NOT NULL,
+    version    integer NOT NULL,
+    name       text NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (namespace, version)
+)"""
+
+
+class MigrationError(RuntimeError):
+    """Migrations are inconsistent (missing dependency, cycle, edited after applying)."""
+
+
+def collect_migrations(pm: pluggy.PluginManager) -> list[Migration]:
+    """Every migration contributed through hooks, collections' and shared ones."""
+    found: list[Migration] = []
+    for batch in pm.hook.gridgeo_migrations():
+        found.extend(batch)
+    for batch in pm.hook.gridgeo_collections():
+        for collection in batch:
+            found.extend(collection.migrations)
+    return found
+
+
+def order_migrations(migrations: Iterable[Migration]) -> list[Migration]:
+    """A dependency order: each namespace in version order, requirements first."""
+    by_ref: dict[MigrationRef, Migration] = {}
+    for migration in migrations:
+        if migration.ref in by_ref:
+            raise MigrationError(f"migration {migration.ref} is contributed twice")
+        by_ref[migration.ref] = migration
+    graph: dict[MigrationRef, set[MigrationRef]] = {}
+    for ref, migration in by_ref.items():
+        deps = set(migration.requires)
+        if ref.version > 1:
+            deps.add(MigrationRef(ref.namespace, ref.version - 1))
+        missing = [str(d) for d in deps if d not in by_ref]
+        if missing:
+            raise MigrationError(f"migration {ref} requires {', '.join(missing)}, "
+                                 "which no installed plugin provides")
+        graph[ref] = deps
+    try:
+        # static_order is deterministic for a given insertion order; sort for stability.
+        sorter = TopologicalSorter({k: graph[k] for k in sorted(graph, key=str)})
+        return [by_ref[ref] for ref in sorter.static_order()]
+    except CycleError as exc:
+        raise MigrationError(f"migrations depend on each other in a cycle: {exc.args[1]}") from exc
+
+
+def checksum(migration: Migration) -> str:
+    return hashlib.sha256(migration.sql.encode()).hexdigest()[:16]
+
+
+def apply_migrations(conn: psycopg.Connection, migrations: Iterable[Migration],
+                     progress: Callable[[str], None] = lambda _msg: None) -> list[MigrationRef]:
+    """Apply what is not applied yet; returns what was applied."""
+    ordered = order_migrations(migrations)
+    conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+    try:
+        conn.execute(_BOOKKEEPING)
+        conn.commit()
+        done = {(ns, v): c for ns, v, c in conn.execute(
+            "SELECT namespace, version, checksum FROM gridgeo.schema_migrations")}
+        applied = []
+        for migration in ordered:
+            key = (migration.namespace, migration.version)
+            if key in done:
+                if done[key] != checksum(migration):
+                    raise MigrationError(
+                        f"migration {migration.ref} was edited after it was applied; "
+                        "add a new migration instead")
+                continue
+            progress(f"applying {migration.ref} {migration.name}")
+            with conn.transaction():
+                conn.execute(migration.sql)  # type: ignore[arg-type]
+                conn.execute(
+                    "INSERT INTO gridgeo.schema_migrations (namespace, version, name, checksum)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (migration.namespace, migration.version, migration.name,
+                     checksum(migration)))
+            applied.append(migration.ref)
+        return applied
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+        conn.commit()

@@ -1,0 +1,66 @@
+"""One connection pool per process, shared by every provider instance.
+
+pygeoapi rebuilds providers on every request, so the pool lives here, at module
+level, and is opened on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from gridgeo.db.cluster import database_url
+from gridgeo.settings import get_settings
+
+_lock = threading.Lock()
+_pool: ConnectionPool | None = None
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    timeout = get_settings().statement_timeout_ms
+    conn.execute(f"SET statement_timeout = {int(timeout)}")
+    conn.execute("SET search_path = gridgeo, public")
+    conn.execute("SET TIME ZONE 'Asia/Shanghai'")
+    conn.commit()
+
+
+def get_pool() -> ConnectionPool:
+    """The process-wide pool, opened on first call."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            settings = get_settings()
+            _pool = ConnectionPool(
+                database_url(settings), min_size=1, max_size=settings.pool_max_size,
+                configure=_configure, open=True, name="gridgeo",
+                kwargs={"application_name": "gridgeo"},
+            )
+        return _pool
+
+
+def close_pool() -> None:
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+@contextmanager
+def connection() -> Iterator[psycopg.Connection]:
+    """A pooled connection; the block is one transaction, rolled back on error."""
+    with get_pool().connection() as conn:
+        yield conn
+
+
+def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
+    """A dedicated connection (CLI work, migrations, bulk loads), configured like the pool's."""
+    conn = psycopg.connect(url or database_url(get_settings()), **kwargs)  # type: ignore[arg-type]
+    conn.execute("SET search_path = gridgeo, public")
+    conn.execute("SET TIME ZONE 'Asia/Shanghai'")
+    conn.commit()
+    return conn

@@ -1,0 +1,51 @@
+"""Every gridgeo hook. Plugins implement them with ``from gridgeo import hookimpl``.
+
+Hooks are grouped by when the core calls them. None of them is firstresult:
+every plugin's answer is collected.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from gridgeo.contributions import CollectionContribution, Migration, ProcessContribution
+
+hookspec = pluggy.HookspecMarker("gridgeo")
+
+
+# ---------------------------------------------------------------------------
+# Schema: called by `gridgeo db migrate` (and by the test suite's setup)
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_migrations() -> list[Migration]:
+    """Return schema migrations that belong to no served collection.
+
+    Used for shared tables (staff, departments, assignments). Migrations of a
+    collection travel with it in ``gridgeo_collections`` instead. Called once per
+    migrate run; every plugin's list is applied in dependency order.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Serving: called when the effective pygeoapi configuration is rendered
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_collections() -> list[CollectionContribution]:
+    """Return the collections this plugin serves, with their migrations and styles.
+
+    Called when the configuration is rendered (``gridgeo config``, ``gridgeo
+    serve``) and when migrating. Ids must be unique across plugins.
+    """
+
+
+@hookspec
+def gridgeo_processes() -> list[ProcessContribution]:
+    """Return the OGC API processes this plugin offers.
+
+    Called when the configuration is rendered. Each processor class is loaded
+    by pygeoapi from its dotted path, so it must be importable where the server runs.
+    """

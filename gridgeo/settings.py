@@ -1,0 +1,49 @@
+"""GRIDGEO_* settings, validated once and built lazily (never at import)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Deployment settings; each field is read from ``GRIDGEO_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    home: Path = Field(PROJECT_ROOT / ".gridgeo", description="state folder: cluster, logs, data")
+    database_url: str | None = Field(
+        None, description="an existing PostGIS; unset means the private cluster under home"
+    )
+    pg_port: int = Field(5433, description="port of the private cluster")
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 2
+    public_url: str | None = Field(None, description="URL clients reach; defaults to host:port")
+    config_file: Path = PROJECT_ROOT / "pygeoapi-config.yml"
+    dem_path: Path | None = Field(None, description="DEM GeoTIFF; defaults to home/data/dem.tif")
+    pool_max_size: int = 8
+    statement_timeout_ms: int = 30_000
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def dem(self) -> Path:
+        return self.dem_path or self.data_dir / "dem.tif"
+
+    @property
+    def server_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

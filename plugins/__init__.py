@@ -1,0 +1,1 @@
+"""gridgeo's built-in plugins (installed as the ``gridgeo_plugins`` package)."""

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages gridgeo needs, only those that are missing.
+set -euo pipefail
+
+packages=(
+  postgresql postgresql-15-postgis-3 postgresql-15-pgrouting
+  gdal-bin fonts-noto-cjk python3-venv
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# pyenv or another Python may provide venv already; Debian's package is then optional.
+if python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  missing=("${missing[@]/python3-venv}")
+fi
+read -r -a missing <<< "${missing[*]:-}"
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "gridgeo: installing Debian packages: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+if ! $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+  $sudo apt-get update -q >/dev/null
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "gridgeo: Debian packages ready"

@@ -1,0 +1,71 @@
+"""Session fixtures: a throwaway PostGIS database with the demo town, and a running server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from gridgeo.db.cluster import cluster_from, database_url, prepare_database
+from gridgeo.db.migrate import apply_migrations, collect_migrations
+from gridgeo.plugins import get_plugin_manager
+from gridgeo.settings import get_settings
+
+TEST_DB = f"gridgeo_test_{os.getpid()}"
+DEMO_SEED = 42
+
+
+def _admin_url(dbname: str) -> str:
+    """A connection that may create databases: the private cluster's superuser, or the
+    configured URL's own role (it needs CREATEDB) pointed at another database."""
+    settings = get_settings()
+    if settings.database_url:
+        return psycopg.conninfo.make_conninfo(settings.database_url, dbname=dbname)
+    return cluster_from(settings).admin_url(dbname)
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a fresh database, migrated and loaded with the demo town (seed 42)."""
+    base = database_url(get_settings())
+    with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+        owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
+        admin.execute(f'CREATE DATABASE "{TEST_DB}" OWNER "{owner}"')
+    prepare_database(_admin_url(TEST_DB))
+    url = psycopg.conninfo.make_conninfo(base, dbname=TEST_DB)
+    dem = tmp_path_factory.mktemp("data") / "dem.tif"
+    os.environ["GRIDGEO_DATABASE_URL"] = url
+    os.environ["GRIDGEO_DEM_PATH"] = str(dem)
+    get_settings.cache_clear()
+    from gridgeo.db.pool import connect
+    from gridgeo.demo import run_demo
+
+    with connect(url) as conn:
+        apply_migrations(conn, collect_migrations(get_plugin_manager()))
+        run_demo(conn, seed=DEMO_SEED, scale=1, if_missing=False, dem_path=dem,
+                 progress=lambda _m: None)
+    yield url
+    from gridgeo.db.pool import close_pool
+
+    close_pool()
+    with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def dem_path(demo_db_url: str) -> Path:
+    return get_settings().dem
+
+
+@pytest.fixture()
+def conn(demo_db_url: str) -> Iterator[psycopg.Connection]:
+    """A connection to the demo database; rolled back after the test."""
+    from gridgeo.db.pool import connect
+
+    with connect(demo_db_url) as connection:
+        yield connection
+        connection.rollback()
