@@ -87,12 +87,71 @@ def db_url() -> None:
 @click.option("--if-missing", is_flag=True, help="do nothing when this demo is already loaded")
 def demo(seed: int, scale: int, if_missing: bool) -> None:
     """Generate the demo town and load it into the database (replaces domain data)."""
-    from gridgeo.demo import run_demo
     from gridgeo.db.pool import connect
+    from gridgeo.demo import run_demo
 
     with connect() as conn:
         run_demo(conn, seed=seed, scale=scale, if_missing=if_missing,
                  dem_path=get_settings().dem, progress=_say)
+
+
+# -- serving -----------------------------------------------------------------
+
+
+@main.command()
+@click.option("--background", is_flag=True, help="detach; `gridgeo stop` ends it")
+def serve(background: bool) -> None:
+    """Render the effective configuration and serve the API with gunicorn."""
+    from gridgeo import server
+    from gridgeo.runtime import prepare_runtime
+
+    settings = get_settings()
+    prepare_runtime(settings)
+    try:
+        server.start(settings, background)
+    except server.ServerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    url = settings.server_url
+    _say(f"serving on {url}  (logs: {server.log_file(settings)}; stop: make stop)")
+    click.echo(f"""
+  Landing page     {url}/
+  Collections      {url}/collections
+  Grids in a map   {url}/collections/grids/items?f=html
+  OpenAPI          {url}/openapi
+  In QGIS: Layer > Add Layer > Add WFS / OGC API - Features Layer, URL {url}
+""")
+
+
+@main.command()
+def stop() -> None:
+    """Stop the server and the private database cluster."""
+    from gridgeo import server
+    from gridgeo.db.cluster import cluster_from
+
+    settings = get_settings()
+    if server.stop(settings):
+        _say("server stopped")
+    if not settings.database_url:
+        cluster_from(settings).stop()
+        _say("database cluster stopped")
+
+
+@main.command("config")
+def show_config() -> None:
+    """Print the effective pygeoapi configuration (deployment file + plugins)."""
+    from gridgeo.config import ConfigError, contributed_collections, dump_yaml, render_config
+    from gridgeo.db.pool import connect
+    from gridgeo.extents import collection_extents
+    from gridgeo.plugins import get_plugin_manager
+
+    settings = get_settings()
+    pm = get_plugin_manager()
+    try:
+        with connect() as conn:
+            extents = collection_extents(conn, contributed_collections(pm))
+        click.echo(dump_yaml(render_config(settings, pm, extents)))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 if __name__ == "__main__":

@@ -1,0 +1,104 @@
+"""The WSGI app: pygeoapi's Flask app plus gridgeo's request identity and link fixes.
+
+Run it with gunicorn (``gridgeo serve`` does). pygeoapi reads its configuration
+at import, so the effective config is rendered first when the environment does
+not already name one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import orjson
+from flask import Flask, Response, g, request
+from werkzeug.datastructures import Headers
+
+from gridgeo.identity import identify, reset_identity, set_identity
+
+# Landing page, collection list and one collection: the documents whose links clients follow.
+_LINKED_DOCUMENT = re.compile(r"^/(collections(/[^/]+)?)?/?$")
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+GEOJSON = "application/geo+json"
+
+
+def _ensure_runtime() -> None:
+    if not (os.environ.get("PYGEOAPI_CONFIG") and os.environ.get("PYGEOAPI_OPENAPI")):
+        from gridgeo.runtime import prepare_runtime
+
+        prepare_runtime()
+
+
+def _prefers_geojson() -> bool:
+    """True when the Accept header asks for GeoJSON (or plain JSON) and no ``f`` is given."""
+    if "f" in request.args:
+        return False
+    best = request.accept_mimetypes.best_match([GEOJSON, "application/json", "text/html"])
+    return best in (GEOJSON, "application/json")
+
+
+def _begin_request() -> None:
+    g.gridgeo_identity_token = set_identity(identify(dict(request.headers)))
+    # pygeoapi negotiates formats from `f` and a few Accept values; GeoJSON clients
+    # often send only `Accept: application/geo+json`.
+    is_items = request.path.rstrip("/").endswith("/items") or "/items/" in request.path
+    if is_items and _prefers_geojson():
+        args = request.args.copy()
+        args["f"] = "json"
+        request.args = args  # type: ignore[misc]
+
+
+def _end_request(_exc: BaseException | None) -> None:
+    token = g.pop("gridgeo_identity_token", None)
+    if token is not None:
+        reset_identity(token)
+
+
+def _fix_links(links: list[dict[str, Any]]) -> None:
+    for link in links:
+        href = link.get("href", "")
+        if link.get("rel") == "items" and link.get("type") == GEOJSON and "?" in href:
+            # GDAL appends its own query string and would build items?f=json/1 otherwise.
+            link["href"] = href.split("?", 1)[0]
+        if link.get("rel") == "service-desc" and "json" in link.get("type", ""):
+            link["type"] = OPENAPI_JSON  # what QGIS looks for
+
+
+def _finish_response(response: Response) -> Response:
+    if not isinstance(response.headers, Headers):
+        # pygeoapi replaces the headers object with a plain dict.
+        response.headers = Headers(response.headers)
+    response.headers["Vary"] = "Accept, Accept-Language"
+    is_json = response.mimetype in ("application/json", GEOJSON)
+    is_doc = _LINKED_DOCUMENT.match(request.path) is not None
+    if not (is_json and is_doc and response.status_code == 200) or response.direct_passthrough:
+        return _geojson_type(response)
+    body = orjson.loads(response.get_data())
+    if isinstance(body, dict):
+        _fix_links(body.get("links", []))
+        for collection in body.get("collections", []):
+            _fix_links(collection.get("links", []))
+        response.set_data(orjson.dumps(body))
+    return _geojson_type(response)
+
+
+def _geojson_type(response: Response) -> Response:
+    if ("/items" in request.path and response.status_code == 200
+            and response.mimetype == "application/json"):
+        response.headers["Content-Type"] = GEOJSON
+    return response
+
+
+def create_app() -> Flask:
+    """pygeoapi's app with gridgeo's hooks installed."""
+    _ensure_runtime()
+    from pygeoapi.flask_app import APP
+
+    APP.before_request(_begin_request)
+    APP.teardown_request(_end_request)
+    APP.after_request(_finish_response)
+    return APP
+
+
+app = create_app()

@@ -1,0 +1,134 @@
+"""Renders the effective pygeoapi configuration: the deployment file plus plugin contributions."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import yaml
+from pygeoapi.util import yaml_load
+
+from gridgeo.contributions import CollectionContribution, ProcessContribution
+from gridgeo.settings import Settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class ConfigError(ValueError):
+    """The deployment's configuration is not valid."""
+
+
+def read_deployment_config(path: Path) -> dict[str, Any]:
+    """The deployment's pygeoapi-config.yml with ${VAR} substitution."""
+    with path.open(encoding="utf-8") as fh:
+        return yaml_load(fh) or {}
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` wins; nested dicts merge, everything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def contributed_collections(pm: pluggy.PluginManager) -> list[CollectionContribution]:
+    found: dict[str, CollectionContribution] = {}
+    for batch in pm.hook.gridgeo_collections():
+        for contribution in batch:
+            if contribution.id in found:
+                raise ConfigError(f"two plugins contribute a collection {contribution.id!r}")
+            found[contribution.id] = contribution
+    return list(found.values())
+
+
+def contributed_processes(pm: pluggy.PluginManager) -> list[ProcessContribution]:
+    found: dict[str, ProcessContribution] = {}
+    for batch in pm.hook.gridgeo_processes():
+        for contribution in batch:
+            if contribution.id in found:
+                raise ConfigError(f"two plugins contribute a process {contribution.id!r}")
+            found[contribution.id] = contribution
+    return list(found.values())
+
+
+def process_resource(contribution: ProcessContribution) -> dict[str, Any]:
+    return {"type": "process",
+            "processor": {"name": contribution.processor, **contribution.options}}
+
+
+def render_config(settings: Settings, pm: pluggy.PluginManager,
+                  extents: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The configuration pygeoapi will run with, validated against pygeoapi's schema."""
+    config = read_deployment_config(settings.config_file)
+    server = config.setdefault("server", {})
+    server["url"] = settings.server_url
+    if (PACKAGE_DIR / "templates").is_dir():
+        # Bundled map library and styles: the HTML pages work without internet.
+        server.setdefault("templates", {"path": str(PACKAGE_DIR / "templates"),
+                                        "static": str(PACKAGE_DIR / "static")})
+    if (PACKAGE_DIR / "locale").is_dir():
+        server.setdefault("locale_dir", str(PACKAGE_DIR / "locale"))
+    overrides: dict[str, Any] = config.get("resources") or {}
+    resources: dict[str, Any] = {}
+    contributed: list[tuple[str, dict[str, Any]]] = [
+        (c.id, c.resource) for c in contributed_collections(pm)]
+    contributed += [(p.id, process_resource(p)) for p in contributed_processes(pm)]
+    for rid, resource in contributed:
+        override = overrides.get(rid, {})
+        if override.get("enabled", True) is False:
+            continue
+        merged = deep_merge(resource, {k: v for k, v in override.items() if k != "enabled"})
+        if rid in (extents or {}):
+            merged["extents"] = deep_merge(merged.get("extents", {}), extents[rid])  # type: ignore[index]
+        resources[rid] = merged
+    for rid, resource in overrides.items():
+        if rid not in resources and resource.get("type"):
+            resources[rid] = resource  # the deployment's own, non-gridgeo resources
+    config["resources"] = resources
+    validate_config(config)
+    return config
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    from jsonschema import ValidationError
+    from pygeoapi.config import validate_config as pygeoapi_validate
+
+    try:
+        pygeoapi_validate(config)
+    except ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise ConfigError(f"pygeoapi configuration is invalid at {where}: {exc.message}") from exc
+
+
+def dump_yaml(config: dict[str, Any]) -> str:
+    # Round-trip through JSON to turn dates and other objects into plain values.
+    return yaml.safe_dump(json.loads(json.dumps(config, default=str)), allow_unicode=True,
+                          sort_keys=False)
+
+
+def write_runtime_files(config: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    """Write the effective config and its OpenAPI document; returns both paths.
+
+    pygeoapi reads both at import, from PYGEOAPI_CONFIG and PYGEOAPI_OPENAPI.
+    """
+    from pygeoapi.openapi import get_oas
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config_path = folder / "pygeoapi-config.yml"
+    config_path.write_text(dump_yaml(config), encoding="utf-8")
+    os.environ["PYGEOAPI_CONFIG"] = str(config_path)
+    openapi = get_oas(config)
+    openapi_path = folder / "openapi.json"
+    openapi_path.write_text(json.dumps(openapi, ensure_ascii=False, default=str),
+                            encoding="utf-8")
+    return config_path, openapi_path
+
+

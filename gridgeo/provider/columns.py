@@ -1,0 +1,65 @@
+"""What columns a collection's source relation has, read once per process."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from gridgeo.db.pool import connection
+
+_JSON_TYPES: dict[str, tuple[str, str | None]] = {
+    "integer": ("integer", None), "bigint": ("integer", None), "smallint": ("integer", None),
+    "double precision": ("number", None), "real": ("number", None), "numeric": ("number", None),
+    "boolean": ("boolean", None),
+    "date": ("string", "date"),
+    "timestamp with time zone": ("string", "date-time"),
+    "timestamp without time zone": ("string", "date-time"),
+    "uuid": ("string", "uuid"),
+    "jsonb": ("object", None), "json": ("object", None),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    pg_type: str
+
+    @property
+    def json_type(self) -> str:
+        return _JSON_TYPES.get(self.pg_type, ("string", None))[0]
+
+    @property
+    def json_format(self) -> str | None:
+        return _JSON_TYPES.get(self.pg_type, ("string", None))[1]
+
+    def field_schema(self) -> dict[str, str]:
+        schema = {"type": self.json_type}
+        if self.json_format:
+            schema["format"] = self.json_format
+        return schema
+
+
+_cache: dict[str, dict[str, Column]] = {}
+_lock = threading.Lock()
+
+
+def source_columns(source: str) -> dict[str, Column]:
+    """Columns of ``gridgeo.<source>`` in table order (geometry included)."""
+    with _lock:
+        if source not in _cache:
+            with connection() as conn:
+                rows = conn.execute(
+                    "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a"
+                    " WHERE a.attrelid = to_regclass('gridgeo.' || quote_ident(%s))"
+                    "   AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                    (source,)).fetchall()
+            if not rows:
+                raise LookupError(
+                    f"relation gridgeo.{source} does not exist; run gridgeo db migrate")
+            _cache[source] = {name: Column(name, pg_type) for name, pg_type in rows}
+        return _cache[source]
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()

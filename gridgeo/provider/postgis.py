@@ -1,0 +1,152 @@
+"""The pygeoapi feature provider behind every gridgeo collection.
+
+pygeoapi builds a provider per request, so construction only reads the
+provider definition; the pool and column metadata live at module level.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import psycopg
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderConnectionError,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+    ProviderQueryError,
+)
+
+from gridgeo.db.pool import connection
+from gridgeo.identity import current_identity
+from gridgeo.provider.columns import Column, source_columns
+from gridgeo.provider.crs import OutputCrs, output_crs, storage_bbox_xy
+from gridgeo.provider.query import FeatureQuery
+
+LOGGER = logging.getLogger(__name__)
+
+
+class PostGISProvider(BaseProvider):
+    """Reads a gridgeo collection from PostGIS; GeoJSON text comes from the database."""
+
+    def __init__(self, provider_def: dict[str, Any]):
+        super().__init__(provider_def)
+        data = provider_def["data"]
+        self.table: str = data["table"]
+        self.source: str = data.get("source", self.table)
+        self.geometry_column: str = data.get("geometry_column", "geom")
+        self.personal: frozenset[str] = frozenset(data.get("personal", ()))
+        self.default_order: list[str] = list(data.get("order_by", ()))
+
+    # -- metadata ----------------------------------------------------------------
+
+    def _columns(self) -> dict[str, Column]:
+        try:
+            return source_columns(self.source)
+        except psycopg.OperationalError as exc:
+            LOGGER.error("database unavailable: %s", exc)
+            raise ProviderConnectionError(user_msg="The database is not reachable; "
+                                          "try again shortly.") from exc
+
+    def visible_columns(self) -> list[str]:
+        """Property columns this request's caller may see, in table order."""
+        hidden = {self.geometry_column}
+        if not current_identity().may_see_personal_data:
+            hidden |= self.personal
+        return [name for name in self._columns() if name not in hidden]
+
+    def get_fields(self) -> dict[str, dict[str, str]]:
+        columns = self._columns()
+        return {name: columns[name].field_schema() for name in self.visible_columns()}
+
+    @property
+    def fields(self) -> dict[str, dict[str, str]]:
+        # Depends on who asks, so never the base class's cached ``_fields``.
+        return self.get_fields()
+
+    # -- reading ------------------------------------------------------------------
+
+    def _feature_query(self, crs_transform_spec: Any = None,
+                       select_properties: list[str] | None = None,
+                       skip_geometry: bool = False) -> FeatureQuery:
+        target = getattr(crs_transform_spec, "target_crs_uri", None)
+        try:
+            out: OutputCrs = output_crs(target)
+        except ValueError as exc:
+            raise ProviderInvalidQueryError(user_msg=str(exc)) from exc
+        columns = self.visible_columns()
+        if select_properties:
+            columns = [c for c in columns if c in set(select_properties)]
+        return FeatureQuery(
+            source=self.source, id_field=self.id_field, geometry_column=self.geometry_column,
+            columns=columns, output=out, time_field=self.time_field,
+            default_order=self.default_order, skip_geometry=skip_geometry)
+
+    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
+              bbox: list[float] | None = None, datetime_: str | None = None,
+              properties: list[tuple[str, str]] | None = None,
+              sortby: list[dict[str, str]] | None = None,
+              select_properties: list[str] | None = None, skip_geometry: bool = False,
+              q: str | None = None, filterq: Any = None, crs_transform_spec: Any = None,
+              **kwargs: Any) -> dict[str, Any]:
+        if q:
+            raise ProviderInvalidQueryError(
+                user_msg="Free-text search (q) is not supported; filter by a property instead.")
+        if filterq is not None:
+            raise ProviderInvalidQueryError(
+                user_msg="CQL filters are not supported by this server yet; "
+                         "use bbox, datetime or property=value parameters.")
+        fq = self._feature_query(crs_transform_spec, select_properties, skip_geometry)
+        visible = set(self.visible_columns())
+        fq.bbox = storage_bbox_xy(bbox) if bbox else None
+        fq.datetime = datetime_
+        fq.equals = [(k, v) for k, v in (properties or []) if k in visible]
+        fq.sort = [(s["property"], s.get("order", "+") != "-") for s in (sortby or [])
+                   if s["property"] in visible]
+        fq.limit, fq.offset = int(limit), int(offset)
+        with _database_errors(), connection() as conn:
+            matched = conn.execute(*fq.count()).fetchone()[0]  # type: ignore[index]
+            rows = [] if resulttype == "hits" else conn.execute(*fq.features()).fetchall()
+        features = orjson.loads("[" + ",".join(r[0] for r in rows) + "]")
+        return {"type": "FeatureCollection", "features": features,
+                "numberMatched": matched, "numberReturned": len(features)}
+
+    def get(self, identifier: Any, crs_transform_spec: Any = None,
+            **kwargs: Any) -> dict[str, Any]:
+        fq = self._feature_query(crs_transform_spec)
+        with _database_errors(), connection() as conn:
+            row = conn.execute(*fq.single(str(identifier))).fetchone()
+        if row is None:
+            raise ProviderItemNotFoundError(
+                user_msg=f"No item with id {identifier} in this collection.")
+        return orjson.loads(row[0])  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"<PostGISProvider> {self.source}"
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """Turns database failures into pygeoapi errors with a sentence, never the raw message."""
+    try:
+        yield
+    except psycopg.errors.QueryCanceled as exc:
+        LOGGER.error("query cancelled: %s", exc)
+        raise ProviderQueryError(user_msg="The query took too long and was cancelled; "
+                                 "narrow it with bbox, datetime or a smaller limit.") from exc
+    except (psycopg.errors.DataError, psycopg.errors.InvalidTextRepresentation) as exc:
+        LOGGER.error("bad value: %s", exc)
+        raise ProviderInvalidQueryError(
+            user_msg="A parameter value has the wrong form for its property "
+                     "(e.g. a date or number); check the values you sent.") from exc
+    except psycopg.OperationalError as exc:
+        LOGGER.error("database unavailable: %s", exc)
+        raise ProviderConnectionError(user_msg="The database is not reachable; "
+                                      "try again shortly.") from exc
+    except psycopg.Error as exc:
+        LOGGER.error("database error: %s", exc)
+        raise ProviderQueryError(user_msg="The query failed on the server.") from exc

@@ -1,0 +1,122 @@
+"""SQL for feature queries: identifiers quoted by psycopg, every value a bound parameter.
+
+The database builds each feature's GeoJSON text; Python only joins the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import sql
+
+from gridgeo.provider.crs import OutputCrs
+
+SCHEMA = "gridgeo"
+
+
+@dataclass
+class FeatureQuery:
+    """One request against a collection's source relation."""
+
+    source: str
+    id_field: str
+    geometry_column: str
+    columns: list[str]
+    output: OutputCrs
+    time_field: str | None = None
+    bbox: list[float] | None = None
+    datetime: str | None = None
+    equals: list[tuple[str, str]] = field(default_factory=list)
+    sort: list[tuple[str, bool]] = field(default_factory=list)
+    default_order: list[str] = field(default_factory=list)
+    limit: int = 10
+    offset: int = 0
+    skip_geometry: bool = False
+
+    # -- pieces ----------------------------------------------------------------
+
+    def _relation(self) -> sql.Composable:
+        return sql.SQL("{}.{} AS t").format(sql.Identifier(SCHEMA), sql.Identifier(self.source))
+
+    def _col(self, name: str) -> sql.Composable:
+        return sql.SQL("t.{}").format(sql.Identifier(name))
+
+    def where(self) -> tuple[sql.Composable, list[Any]]:
+        parts: list[sql.Composable] = []
+        params: list[Any] = []
+        if self.bbox:
+            geom = self._col(self.geometry_column)
+            parts.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%s, %s, %s, %s, 4490))")
+                         .format(geom))
+            params.extend(self.bbox)
+        if self.datetime and self.time_field:
+            clause, values = self._time_clause(self.datetime)
+            parts.append(clause)
+            params.extend(values)
+        for name, value in self.equals:
+            parts.append(sql.SQL("{}::text = %s").format(self._col(name)))
+            params.append(value)
+        if not parts:
+            return sql.SQL(""), params
+        return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts), params
+
+    def _time_clause(self, value: str) -> tuple[sql.Composable, list[Any]]:
+        column = self._col(self.time_field or "")
+        if "/" not in value:
+            return sql.SQL("{} = %s::timestamptz").format(column), [value]
+        start, end = (part.strip() for part in value.split("/", 1))
+        clauses, values = [], []
+        if start not in ("", ".."):
+            clauses.append(sql.SQL("{} >= %s::timestamptz").format(column))
+            values.append(start)
+        if end not in ("", ".."):
+            clauses.append(sql.SQL("{} <= %s::timestamptz").format(column))
+            values.append(end)
+        if not clauses:
+            return sql.SQL("{} IS NOT NULL").format(column), []
+        return sql.SQL("(") + sql.SQL(" AND ").join(clauses) + sql.SQL(")"), values
+
+    def order(self) -> sql.Composable:
+        """Requested order, then a stable tie-break on the id so pages never overlap."""
+        terms = [(name, asc) for name, asc in self.sort] or [(n, True) for n in self.default_order]
+        if self.id_field not in [name for name, _ in terms]:
+            terms.append((self.id_field, True))
+        return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(
+            sql.SQL("{} {}").format(self._col(name), sql.SQL("ASC" if asc else "DESC"))
+            for name, asc in terms)
+
+    def geometry_json(self) -> sql.Composable:
+        geom: sql.Composable = self._col(self.geometry_column)
+        if self.output.srid != 4490:
+            geom = sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(self.output.srid))
+        if self.output.lat_first:
+            geom = sql.SQL("ST_FlipCoordinates({})").format(geom)
+        return sql.SQL("ST_AsGeoJSON({}, {})::json").format(geom, sql.Literal(self.output.digits))
+
+    def feature_json(self) -> sql.Composable:
+        """One Feature as json; properties keep the column order."""
+        props = sql.SQL(", ").join(self._col(c) for c in self.columns)
+        properties = (sql.SQL("(SELECT to_json(p) FROM (SELECT {}) AS p)").format(props)
+                      if self.columns else sql.SQL("'{}'::json"))
+        geometry = sql.SQL("NULL::json") if self.skip_geometry else self.geometry_json()
+        return sql.SQL(
+            "json_build_object('type', 'Feature', 'id', {}, 'geometry', {}, 'properties', {})"
+        ).format(self._col(self.id_field), geometry, properties)
+
+    # -- statements ------------------------------------------------------------
+
+    def features(self) -> tuple[sql.Composed, list[Any]]:
+        where, params = self.where()
+        stmt = (sql.SQL("SELECT {}::text FROM {}").format(self.feature_json(), self._relation())
+                + where + self.order() + sql.SQL(" LIMIT %s OFFSET %s"))
+        return stmt, [*params, self.limit, self.offset]
+
+    def count(self) -> tuple[sql.Composed, list[Any]]:
+        where, params = self.where()
+        return sql.SQL("SELECT count(*) FROM {}").format(self._relation()) + where, params
+
+    def single(self, identifier: str) -> tuple[sql.Composed, list[Any]]:
+        stmt = (sql.SQL("SELECT {}::text FROM {} WHERE {}::text = %s").format(
+            self.feature_json(), self._relation(), self._col(self.id_field)))
+        return stmt, [identifier]
