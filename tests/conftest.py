@@ -69,3 +69,33 @@ def conn(demo_db_url: str) -> Iterator[psycopg.Connection]:
     with connect(demo_db_url) as connection:
         yield connection
         connection.rollback()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(database_url: str, home: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYGEOAPI_")}
+    env.update(GRIDGEO_DATABASE_URL=database_url, GRIDGEO_HOME=str(home),
+               GRIDGEO_PORT=str(port), GRIDGEO_DEM_PATH=str(get_settings().dem))
+    return env
+
+
+@pytest.fixture(scope="session")
+def base_url(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real gridgeo server (gunicorn, started by `gridgeo serve`) on the demo database."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    env = server_env(demo_db_url, tmp_path_factory.mktemp("server-home"), port)
+    cli = [sys.executable, "-m", "gridgeo.cli"]
+    subprocess.run([*cli, "serve", "--background"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    yield f"http://127.0.0.1:{port}"
+    subprocess.run([*cli, "stop"], env=env, check=False)

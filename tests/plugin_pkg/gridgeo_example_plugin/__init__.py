@@ -1,0 +1,20 @@
+"""A third-party plugin: a `pocket_parks` collection and a `count-grids` process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gridgeo import hookimpl
+from gridgeo.catalog import load_collection_dir
+from gridgeo.contributions import CollectionContribution, ProcessContribution
+
+
+@hookimpl
+def gridgeo_collections() -> list[CollectionContribution]:
+    return [load_collection_dir(Path(__file__).parent / "parks")]
+
+
+@hookimpl
+def gridgeo_processes() -> list[ProcessContribution]:
+    return [ProcessContribution(id="count-grids",
+                                processor="gridgeo_example_plugin.process.CountGrids")]

@@ -1,0 +1,160 @@
+"""The plugin system: hooks, the manager's checks, migrations order, config overrides,
+and a real third-party plugin package installed into a throwaway environment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import types
+from pathlib import Path
+
+import pluggy
+import psycopg
+import pytest
+import requests
+
+from gridgeo import hookimpl
+from gridgeo.config import ConfigError, render_config
+from gridgeo.contributions import Migration, MigrationRef
+from gridgeo.db.migrate import MigrationError, apply_migrations, order_migrations
+from gridgeo.plugins import build_plugin_manager
+from gridgeo.settings import Settings
+from tests.conftest import free_port, server_env
+
+PLUGIN_PKG = Path(__file__).parent / "plugin_pkg"
+BUILTIN_COLLECTIONS = {"grids", "police_grids", "addresses", "mine_tunnels", "greenhouses",
+                       "incidents", "roads", "patrol_routes", "inspections"}
+
+
+def test_builtin_plugins_contribute_every_collection() -> None:
+    pm = build_plugin_manager(load_entry_points=False)
+    ids = {c.id for batch in pm.hook.gridgeo_collections() for c in batch}
+    assert ids == BUILTIN_COLLECTIONS
+
+
+def test_builtin_migrations_cover_core_and_every_collection() -> None:
+    pm = build_plugin_manager(load_entry_points=False)
+    namespaces = {m.namespace for batch in pm.hook.gridgeo_migrations() for m in batch}
+    assert namespaces == {"core"}
+    personal = {c.id: set(c.personal_fields) for b in pm.hook.gridgeo_collections() for c in b}
+    assert personal["incidents"] == {"reporter_name", "reporter_phone", "reporter_id_number"}
+
+
+def test_misspelled_hook_fails_loudly() -> None:
+    pm = build_plugin_manager(load_entry_points=False)
+    bad = types.ModuleType("bad_plugin")
+
+    @hookimpl
+    def gridgeo_colections() -> list[object]:  # the typo is the point
+        return []
+
+    bad.gridgeo_colections = gridgeo_colections  # type: ignore[attr-defined]
+    pm.register(bad)
+    with pytest.raises(pluggy.PluginValidationError):
+        pm.check_pending()
+
+
+def _m(ns: str, version: int, *requires: tuple[str, int]) -> Migration:
+    return Migration(ns, version, f"{ns}{version}", "SELECT 1",
+                     tuple(MigrationRef(n, v) for n, v in requires))
+
+
+def test_migrations_run_after_what_they_require() -> None:
+    ordered = order_migrations([_m("b", 2), _m("b", 1, ("a", 1)), _m("a", 1)])
+    assert [str(m.ref) for m in ordered] == ["a/001", "b/001", "b/002"]
+
+
+def test_missing_or_cyclic_requirements_are_refused() -> None:
+    with pytest.raises(MigrationError, match="requires x/001"):
+        order_migrations([_m("b", 1, ("x", 1))])
+    with pytest.raises(MigrationError, match="cycle"):
+        order_migrations([_m("a", 1, ("b", 1)), _m("b", 1, ("a", 1))])
+
+
+def test_an_edited_migration_is_refused(conn: psycopg.Connection) -> None:
+    conn.commit()
+    first = Migration("edit_check", 1, "probe", "CREATE TABLE gridgeo.edit_probe (x int)")
+    apply_migrations(conn, [first])
+    edited = Migration("edit_check", 1, "probe", "CREATE TABLE gridgeo.edit_probe (y int)")
+    with pytest.raises(MigrationError, match="edited after it was applied"):
+        apply_migrations(conn, [edited])
+    assert apply_migrations(conn, [first]) == []  # unchanged: nothing to do
+
+
+def test_deployment_file_overrides_and_switches_off(tmp_path: Path) -> None:
+    deployment = tmp_path / "pygeoapi-config.yml"
+    base = (Path(__file__).parent.parent / "pygeoapi-config.yml").read_text()
+    deployment.write_text(base.replace(
+        "resources: {}",
+        "resources:\n  roads: {enabled: false}\n  incidents:\n    title: {en: Cases, zh: 案件}\n"))
+    settings = Settings(config_file=deployment, home=tmp_path)
+    config = render_config(settings, build_plugin_manager(load_entry_points=False))
+    assert "roads" not in config["resources"]
+    assert config["resources"]["incidents"]["title"] == {"en": "Cases", "zh": "案件"}
+    # The override merges: the provider contributed by the plugin is still there.
+    provider = config["resources"]["incidents"]["providers"][0]
+    assert provider["name"] == "gridgeo.provider.postgis.PostGISProvider"
+
+
+def test_invalid_override_is_a_clear_error(tmp_path: Path) -> None:
+    deployment = tmp_path / "pygeoapi-config.yml"
+    base = (Path(__file__).parent.parent / "pygeoapi-config.yml").read_text()
+    deployment.write_text(base.replace("resources: {}", "resources:\n  grids: {type: 12}\n"))
+    with pytest.raises(ConfigError, match="resources/grids"):
+        render_config(Settings(config_file=deployment, home=tmp_path),
+                      build_plugin_manager(load_entry_points=False))
+
+
+@pytest.fixture(scope="module")
+def plugin_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway virtualenv that sees gridgeo's environment and has the plugin pip-installed."""
+    venv = tmp_path_factory.mktemp("plugin-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path("
+                           "'purelib'))"], capture_output=True, text=True, check=True)
+    Path(site.stdout.strip(), "gridgeo-base.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+                    "--no-deps", "--no-build-isolation", str(PLUGIN_PKG)], check=True)
+    return python
+
+
+def test_third_party_plugin_serves_its_collection_and_process(
+        plugin_python: Path, demo_db_url: str, tmp_path: Path,
+        conn: psycopg.Connection) -> None:
+    port = free_port()
+    env = server_env(demo_db_url, tmp_path, port)
+    cli = [str(plugin_python), "-m", "gridgeo.cli"]
+    subprocess.run([*cli, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "serve", "--background"], env=env, check=True, capture_output=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        collections = requests.get(f"{url}/collections?f=json", timeout=30).json()
+        ids = {c["id"] for c in collections["collections"]}
+        assert ids == BUILTIN_COLLECTIONS | {"pocket_parks"}
+
+        parks = requests.get(f"{url}/collections/pocket_parks/items",
+                             headers={"Accept": "application/geo+json"}, timeout=30).json()
+        expected = conn.execute(
+            "SELECT code FROM gridgeo.grids WHERE level = 'unit' AND kind = 'basic'"
+            " ORDER BY code LIMIT 3").fetchall()
+        # The database placed each park in the unit grid whose centre it is.
+        assert [f["properties"]["grid_code"] for f in parks["features"]] == \
+            [row[0] for row in expected]
+
+        processes = requests.get(f"{url}/processes?f=json", timeout=30).json()
+        assert "count-grids" in {p["id"] for p in processes["processes"]}
+        result = requests.post(f"{url}/processes/count-grids/execution",
+                               json={"inputs": {"level": "village"}}, timeout=30)
+        villages = conn.execute(
+            "SELECT count(*) FROM gridgeo.grids WHERE level = 'village'").fetchone()
+        assert result.status_code == 200
+        assert result.json()["count"] == villages[0]  # type: ignore[index]
+
+        bad = requests.post(f"{url}/processes/count-grids/execution",
+                            json={"inputs": {"level": "planet"}}, timeout=30)
+        assert bad.status_code == 400
+        assert "level must be one of" in bad.text
+    finally:
+        subprocess.run([*cli, "stop"], env=env, check=False, capture_output=True)
