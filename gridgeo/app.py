@@ -16,6 +16,7 @@ from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 
 from gridgeo.identity import identify, reset_identity, set_identity
+from gridgeo.items.dispatch import handle as handle_items
 
 # Landing page, collection list and one collection: the documents whose links clients follow.
 _LINKED_DOCUMENT = re.compile(r"^/(collections(/[^/]+)?)?/?$")
@@ -30,23 +31,15 @@ def _ensure_runtime() -> None:
         prepare_runtime()
 
 
-def _prefers_geojson() -> bool:
-    """True when the Accept header asks for GeoJSON (or plain JSON) and no ``f`` is given."""
-    if "f" in request.args:
-        return False
-    best = request.accept_mimetypes.best_match([GEOJSON, "application/json", "text/html"])
-    return best in (GEOJSON, "application/json")
-
-
-def _begin_request() -> None:
+def _begin_request() -> Response | None:
     g.gridgeo_identity_token = set_identity(identify(dict(request.headers)))
-    # pygeoapi negotiates formats from `f` and a few Accept values; GeoJSON clients
-    # often send only `Accept: application/geo+json`.
-    is_items = request.path.rstrip("/").endswith("/items") or "/items/" in request.path
-    if is_items and _prefers_geojson():
-        args = request.args.copy()
-        args["f"] = "json"
-        request.args = args  # type: ignore[misc]
+    return handle_items(request, _config())
+
+
+def _config() -> dict[str, Any]:
+    from pygeoapi.flask_app import CONFIG
+
+    return CONFIG  # type: ignore[no-any-return]
 
 
 def _end_request(_exc: BaseException | None) -> None:

@@ -25,6 +25,9 @@ SUPPORTED_CRS = (
 )
 _MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _REQUIRES = re.compile(r"^--\s*requires:\s*(.+)$", re.MULTILINE)
+# Columns the database computes; a client never writes them.
+SERVER_SET = ("grid_code", "dedicated_grid_code", "police_grid_code", "area_m2", "length_m",
+              "valid_from", "updated_at")
 STYLE_SUFFIXES = {".qml": "qml", ".sld": "sld", ".maplibre.json": "maplibre"}
 
 
@@ -96,7 +99,9 @@ def build_resource(spec: dict[str, Any]) -> dict[str, Any]:
             "geometry_type": geometry["type"],
             "personal": list(spec.get("personal", [])),
             "order_by": list(spec.get("order_by", [])),
+            "readonly": sorted({*SERVER_SET, *spec.get("readonly", [])}),
         },
+        "editable": bool(spec.get("editable", False)),
         "id_field": spec.get("id_field", "id"),
         "storage_crs": STORAGE_CRS,
         "crs": list(SUPPORTED_CRS),

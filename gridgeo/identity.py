@@ -6,9 +6,12 @@ real tokens without touching the code that asks ``current_identity()``.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+
+from gridgeo.settings import get_settings
 
 PERSONAL_DATA_ROLES = frozenset({"admin", "gis_editor"})
 
@@ -35,7 +38,17 @@ _current: ContextVar[Identity] = ContextVar("gridgeo_identity", default=ANONYMOU
 
 
 def identify(headers: Mapping[str, str]) -> Identity:
-    """The identity a request's headers prove. No credentials are accepted yet."""
+    """The identity a request's headers prove: an API key from GRIDGEO_API_KEYS, or nobody.
+
+    The security work replaces this with verified tokens; callers do not change.
+    """
+    auth = headers.get("Authorization", "")
+    if not auth.startswith("Bearer "):
+        return ANONYMOUS
+    presented = auth.removeprefix("Bearer ").strip().encode()
+    for key, role in get_settings().api_keys.items():
+        if hmac.compare_digest(presented, key.encode()):
+            return Identity(subject=f"api-key:{role}", roles=frozenset({role}))
     return ANONYMOUS
 
 

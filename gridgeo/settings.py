@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="URL clients reach; defaults to host:port")
     config_file: Path = PROJECT_ROOT / "pygeoapi-config.yml"
     dem_path: Path | None = Field(None, description="DEM GeoTIFF; defaults to home/data/dem.tif")
+    api_keys: dict[str, str] = Field(
+        default_factory=dict, description='API keys for machine clients: {"<key>": "<role>"}')
     pool_max_size: int = 8
     statement_timeout_ms: int = 30_000
 

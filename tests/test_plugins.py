@@ -158,3 +158,14 @@ def test_third_party_plugin_serves_its_collection_and_process(
         assert "level must be one of" in bad.text
     finally:
         subprocess.run([*cli, "stop"], env=env, check=False, capture_output=True)
+
+
+def test_every_hook_is_documented() -> None:
+    from gridgeo import hookspecs
+
+    docs = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
+    hooks = [name for name in dir(hookspecs) if name.startswith("gridgeo_")]
+    assert hooks
+    for name in hooks:
+        assert f"### `{name}(" in docs, f"{name} is not documented in docs/plugins.md"
+        assert getattr(hookspecs, name).__doc__, f"{name} has no docstring"

@@ -63,3 +63,44 @@ def source_columns(source: str) -> dict[str, Column]:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _tables.clear()
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """What writing to a table needs: column types, which are required, the geometry."""
+
+    columns: dict[str, Column]
+    required: frozenset[str]
+    geometry_type: str
+    checks: dict[str, str]  # constraint name -> definition
+
+
+_tables: dict[str, TableInfo] = {}
+
+
+def table_info(table: str, geometry_column: str) -> TableInfo:
+    """Columns, NOT NULL columns without default, geometry type and CHECK rules of a table."""
+    with _lock:
+        if table not in _tables:
+            with connection() as conn:
+                rows = conn.execute(
+                    "SELECT a.attname, format_type(a.atttypid, NULL),"
+                    " a.attnotnull AND NOT a.atthasdef"
+                    " FROM pg_attribute a WHERE a.attrelid = to_regclass('gridgeo.' ||"
+                    " quote_ident(%s)) AND a.attnum > 0 AND NOT a.attisdropped"
+                    " ORDER BY a.attnum", (table,)).fetchall()
+                geometry = conn.execute(
+                    "SELECT type FROM geometry_columns WHERE f_table_schema = 'gridgeo'"
+                    " AND f_table_name = %s AND f_geometry_column = %s",
+                    (table, geometry_column)).fetchone()
+                checks = conn.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                    " WHERE conrelid = to_regclass('gridgeo.' || quote_ident(%s))"
+                    " AND contype = 'c'", (table,)).fetchall()
+            _tables[table] = TableInfo(
+                columns={name: Column(name, pg_type) for name, pg_type, _ in rows},
+                required=frozenset(name for name, _, required in rows if required),
+                geometry_type=geometry[0] if geometry else "GEOMETRY",
+                checks=dict(checks))
+        return _tables[table]

@@ -59,6 +59,10 @@ class PostGISProvider(BaseProvider):
             hidden |= self.personal
         return [name for name in self._columns() if name not in hidden]
 
+    def column_types(self) -> dict[str, str]:
+        """Every column's PostgreSQL type, geometry and personal columns included."""
+        return {name: column.pg_type for name, column in self._columns().items()}
+
     def get_fields(self) -> dict[str, dict[str, str]]:
         columns = self._columns()
         return {name: columns[name].field_schema() for name in self.visible_columns()}
@@ -108,7 +112,7 @@ class PostGISProvider(BaseProvider):
         fq.sort = [(s["property"], s.get("order", "+") != "-") for s in (sortby or [])
                    if s["property"] in visible]
         fq.limit, fq.offset = int(limit), int(offset)
-        with _database_errors(), connection() as conn:
+        with database_errors(), connection() as conn:
             matched = conn.execute(*fq.count()).fetchone()[0]  # type: ignore[index]
             rows = [] if resulttype == "hits" else conn.execute(*fq.features()).fetchall()
         features = orjson.loads("[" + ",".join(r[0] for r in rows) + "]")
@@ -118,7 +122,7 @@ class PostGISProvider(BaseProvider):
     def get(self, identifier: Any, crs_transform_spec: Any = None,
             **kwargs: Any) -> dict[str, Any]:
         fq = self._feature_query(crs_transform_spec)
-        with _database_errors(), connection() as conn:
+        with database_errors(), connection() as conn:
             row = conn.execute(*fq.single(str(identifier))).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(
@@ -130,7 +134,7 @@ class PostGISProvider(BaseProvider):
 
 
 @contextmanager
-def _database_errors() -> Iterator[None]:
+def database_errors() -> Iterator[None]:
     """Turns database failures into pygeoapi errors with a sentence, never the raw message."""
     try:
         yield

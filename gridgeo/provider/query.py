@@ -26,6 +26,7 @@ class FeatureQuery:
     output: OutputCrs
     time_field: str | None = None
     bbox: list[float] | None = None
+    bbox_srid: int = 4490
     datetime: str | None = None
     equals: list[tuple[str, str]] = field(default_factory=list)
     sort: list[tuple[str, bool]] = field(default_factory=list)
@@ -46,9 +47,8 @@ class FeatureQuery:
         parts: list[sql.Composable] = []
         params: list[Any] = []
         if self.bbox:
-            geom = self._col(self.geometry_column)
-            parts.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%s, %s, %s, %s, 4490))")
-                         .format(geom))
+            parts.append(sql.SQL("ST_Intersects({}, {})").format(
+                self._col(self.geometry_column), self._bbox_geometry()))
             params.extend(self.bbox)
         if self.datetime and self.time_field:
             clause, values = self._time_clause(self.datetime)
@@ -60,6 +60,17 @@ class FeatureQuery:
         if not parts:
             return sql.SQL(""), params
         return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts), params
+
+    def _bbox_geometry(self) -> sql.Composable:
+        envelope = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, {})").format(
+            sql.Literal(self.bbox_srid))
+        if self.bbox_srid == 4490:
+            return envelope
+        # Densify before reprojecting: a 4-corner box bends into a different shape.
+        assert self.bbox is not None
+        step = max(self.bbox[2] - self.bbox[0], self.bbox[3] - self.bbox[1]) / 64 or 1.0
+        return sql.SQL("ST_Transform(ST_Segmentize({}, {}), 4490)").format(
+            envelope, sql.Literal(step))
 
     def _time_clause(self, value: str) -> tuple[sql.Composable, list[Any]]:
         column = self._col(self.time_field or "")

@@ -1,0 +1,5 @@
+"""gridgeo answers JSON items requests itself: the database's GeoJSON text goes out as is.
+
+pygeoapi's items handler re-parses and re-serialises whatever a provider returns;
+HTML, CSV and JSON-LD still go through pygeoapi and the same provider and query builder.
+"""

@@ -1,0 +1,114 @@
+"""Routes items requests of gridgeo's collections to gridgeo's own handlers.
+
+JSON reads and every write are answered here; anything else (HTML, CSV, JSON-LD)
+returns None and goes on to pygeoapi.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Request, Response
+from pygeoapi.provider.base import ProviderGenericError
+
+from gridgeo.errors import NotFound, RequestError
+from gridgeo.identity import current_identity
+from gridgeo.items import write
+from gridgeo.items.params import CollectionInfo
+from gridgeo.items.respond import PROVIDER, collection_info, item_response, items_response
+from gridgeo.items.validate import parse_json, validate_feature
+from gridgeo.provider.columns import table_info
+
+ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<item>[^/]+))?/?$")
+GEOJSON = "application/geo+json"
+MAX_BODY_BYTES = 5 * 1024 * 1024
+WRITE_ROLES = frozenset({"gis_editor", "admin"})
+
+
+def _wants_json(request: Request) -> bool:
+    f = request.args.get("f")
+    if f:
+        return f in ("json", "geojson")
+    if not request.accept_mimetypes:
+        return True
+    best = request.accept_mimetypes.best_match([GEOJSON, "application/json", "text/html"])
+    return best in (GEOJSON, "application/json")
+
+
+def handle(request: Request, config: dict[str, Any]) -> Response | None:
+    """gridgeo's response to an items request, or None to let pygeoapi answer."""
+    match = ITEMS_PATH.match(request.path)
+    if match is None or request.method in ("OPTIONS", "HEAD"):
+        return None
+    if request.method == "GET" and not _wants_json(request):
+        return None
+    try:
+        info = collection_info(config, match["collection"])
+        if info is None:
+            return None
+        base = f"{config['server']['url'].rstrip('/')}/collections/{info.id}/items"
+        if request.method == "GET":
+            if match["item"]:
+                return item_response(info, match["item"], request.args, base)
+            return items_response(info, request.args, base)
+        return _write(request, config, info, match["item"], base)
+    except RequestError as exc:
+        return exc.response()
+    except ProviderGenericError as exc:
+        return RequestError(exc.message, exc.http_status_code, exc.ogc_exception_code).response()
+
+
+def _target(config: dict[str, Any], info: CollectionInfo) -> write.WriteTarget:
+    provider = next(p for p in config["resources"][info.id]["providers"]
+                    if p.get("name") == PROVIDER)
+    if not provider.get("editable"):
+        raise RequestError(f"collection {info.id} is read-only.", 405, "MethodNotAllowed")
+    data = provider["data"]
+    table = table_info(data["table"], info.geometry_column)
+    readonly = {info.id_field, info.geometry_column, *data.get("readonly", [])}
+    return write.WriteTarget(info.id, data["table"], info.id_field, info.geometry_column, table,
+                             frozenset(c for c in table.columns if c not in readonly))
+
+
+def _write(request: Request, config: dict[str, Any], info: CollectionInfo,
+           item_id: str | None, base: str) -> Response:
+    identity = current_identity()
+    if identity.is_anonymous:
+        raise RequestError("writing needs credentials: send an API key as "
+                           "'Authorization: Bearer <key>'.", 401, "Unauthorized")
+    if not identity.roles & WRITE_ROLES:
+        raise RequestError(f"your role may not change collection {info.id}.", 403, "Forbidden")
+    target = _target(config, info)
+    if request.method == "POST" and item_id is None:
+        feature = validate_feature(parse_json(request.get_data(), MAX_BODY_BYTES), target.info,
+                                   set(target.writable), info.geometry_column,
+                                   request.headers.get("Content-Crs", "").strip("<>") or None,
+                                   partial=False)
+        new_id, tag = write.create(target, feature)
+        response = item_response(info, new_id, {}, base)
+        response.status_code = 201
+        response.headers["Location"] = f"{base}/{new_id}"
+        response.headers["ETag"] = tag
+        return response
+    if item_id is None or request.method not in ("PUT", "PATCH", "DELETE"):
+        raise RequestError(f"{request.method} is not allowed here; use POST on items, or PUT, "
+                           "PATCH or DELETE on one item.", 405, "MethodNotAllowed")
+    if_match = request.headers.get("If-Match")
+    if request.method == "DELETE":
+        write.delete(target, item_id, if_match)
+        return Response(status=204)
+    doc = parse_json(request.get_data(), MAX_BODY_BYTES)
+    if isinstance(doc, dict) and "id" in doc and str(doc["id"]) != item_id:
+        raise RequestError(f"the body's id {doc['id']!r} is not the id in the URL ({item_id}); "
+                           "the URL names the item, so leave id out or make them agree.")
+    feature = validate_feature(doc, target.info, set(target.writable), info.geometry_column,
+                               request.headers.get("Content-Crs", "").strip("<>") or None,
+                               partial=request.method == "PATCH")
+    tag = write.update(target, item_id, feature, request.method == "PUT", if_match)
+    response = item_response(info, item_id, {}, base)
+    response.headers["ETag"] = tag
+    return response
+
+
+__all__ = ["NotFound", "handle"]

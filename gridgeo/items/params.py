@@ -1,0 +1,169 @@
+"""Reads an items request's query parameters into a FeatureQuery, refusing bad ones clearly."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pygeoapi.api import evaluate_limit
+
+from gridgeo.errors import RequestError
+from gridgeo.provider.crs import CRS84, OutputCrs, output_crs
+from gridgeo.provider.query import FeatureQuery
+
+# Parameters of OGC API Features parts 1-3 that are not property filters.
+RESERVED = frozenset({"f", "lang", "limit", "offset", "bbox", "bbox-crs", "datetime",
+                      "properties", "sortby", "skipGeometry", "crs", "filter", "filter-lang",
+                      "filter-crs", "resulttype"})
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """What the items route needs to know about a collection."""
+
+    id: str
+    table: str
+    source: str
+    id_field: str
+    geometry_column: str
+    time_field: str | None
+    default_order: list[str]
+    columns: dict[str, str]  # visible property -> PostgreSQL type
+    limits: dict[str, Any]
+    crs: list[str]
+
+
+def parse_limit(args: Mapping[str, str], limits: dict[str, Any]) -> int:
+    try:
+        return evaluate_limit(args.get("limit"), limits, {})
+    except ValueError as exc:
+        maximum = limits.get("max_items", 10)
+        raise RequestError(f"limit must be a whole number from 1 to {maximum} ({exc}).") from exc
+
+
+def parse_offset(args: Mapping[str, str]) -> int:
+    raw = args.get("offset", "0")
+    if not raw.isdigit():
+        raise RequestError(f"offset must be a whole number of 0 or more; got {raw!r}.")
+    return int(raw)
+
+
+def parse_bbox(args: Mapping[str, str],
+               supported: list[str]) -> tuple[list[float] | None, int]:
+    """The bbox in x/y order and its SRID (geographic CRSs all count as CGCS2000)."""
+    raw = args.get("bbox")
+    if raw is None:
+        if "bbox-crs" in args:
+            raise RequestError("bbox-crs was given without bbox.")
+        return None, 4490
+    try:
+        values = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise RequestError(f"bbox must be 4 or 6 comma-separated numbers; got {raw!r}.") from None
+    if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
+        raise RequestError(f"bbox must be 4 or 6 comma-separated numbers; got {raw!r}.")
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    crs_uri = args.get("bbox-crs", CRS84)
+    if crs_uri not in supported:
+        raise RequestError(f"bbox-crs {crs_uri} is not supported; use one of "
+                           f"{', '.join(supported)}.")
+    crs = output_crs(crs_uri)
+    if crs.lat_first:
+        values = [values[1], values[0], values[3], values[2]]
+    if values[0] > values[2] or values[1] > values[3]:
+        raise RequestError("bbox must be min x, min y, max x, max y (lower-left corner first).")
+    if crs.srid != 3857 and not (-180 <= values[0] <= 180 and -90 <= values[1] <= 90
+                                 and -180 <= values[2] <= 180 and -90 <= values[3] <= 90):
+        raise RequestError("bbox coordinates are out of range for longitude/latitude.")
+    # CGCS2000 and WGS84 differ by well under a metre: no datum shift is applied.
+    return values, (3857 if crs.srid == 3857 else 4490)
+
+
+def _instant(text: str) -> str:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise RequestError(f"datetime {text!r} is not an RFC 3339 date or date-time; "
+                           "write e.g. 2026-05-01T00:00:00Z or 2026-05-01/2026-06-01.") from None
+    return text
+
+
+def parse_datetime(args: Mapping[str, str], time_field: str | None) -> str | None:
+    raw = args.get("datetime")
+    if raw is None:
+        return None
+    if time_field is None:
+        raise RequestError("this collection has no time property, so datetime cannot filter it.")
+    parts = raw.split("/")
+    if len(parts) > 2:
+        raise RequestError(f"datetime {raw!r} has more than one '/'.")
+    for part in parts:
+        if part not in ("", ".."):
+            _instant(part)
+    return raw
+
+
+def _known(names: list[str], columns: dict[str, str], what: str) -> list[str]:
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise RequestError(f"unknown property {', '.join(map(repr, unknown))} in {what}; "
+                           f"this collection's properties are: {', '.join(columns)}.")
+    return names
+
+
+def parse_properties(args: Mapping[str, str], columns: dict[str, str]) -> list[str]:
+    raw = args.get("properties")
+    if raw is None:
+        return list(columns)
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    return [c for c in columns if c in set(_known(names, columns, "properties"))]
+
+
+def parse_sortby(args: Mapping[str, str], columns: dict[str, str]) -> list[tuple[str, bool]]:
+    raw = args.get("sortby")
+    if not raw:
+        return []
+    terms = []
+    for term in (t.strip() for t in raw.split(",") if t.strip()):
+        descending = term.startswith("-")
+        name = term.lstrip("+-").strip()
+        terms.append((_known([name], columns, "sortby")[0], not descending))
+    return terms
+
+
+def parse_flag(args: Mapping[str, str], name: str) -> bool:
+    raw = args.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise RequestError(f"{name} must be true or false; got {raw!r}.")
+    return raw in ("true", "1")
+
+
+def parse_output_crs(args: Mapping[str, str], supported: list[str]) -> OutputCrs:
+    uri = args.get("crs", CRS84)
+    if uri not in supported:
+        raise RequestError(f"crs {uri} is not supported; use one of {', '.join(supported)}.")
+    return output_crs(uri)
+
+
+def property_filters(args: Mapping[str, str], columns: dict[str, str]) -> list[tuple[str, str]]:
+    """``name=value`` parameters; an unknown name is an error, not silently ignored."""
+    extra = [k for k in args if k not in RESERVED]
+    _known(extra, columns, "the query parameters")
+    return [(k, args[k]) for k in extra]
+
+
+def build_query(args: Mapping[str, str], info: CollectionInfo) -> FeatureQuery:
+    """The FeatureQuery an items request asks for."""
+    bbox, bbox_srid = parse_bbox(args, info.crs)
+    return FeatureQuery(
+        source=info.source, id_field=info.id_field, geometry_column=info.geometry_column,
+        columns=parse_properties(args, info.columns),
+        output=parse_output_crs(args, info.crs), time_field=info.time_field,
+        bbox=bbox, bbox_srid=bbox_srid, datetime=parse_datetime(args, info.time_field),
+        equals=property_filters(args, info.columns), sort=parse_sortby(args, info.columns),
+        default_order=info.default_order, limit=parse_limit(args, info.limits),
+        offset=parse_offset(args), skip_geometry=parse_flag(args, "skipGeometry"))

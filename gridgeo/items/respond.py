@@ -1,0 +1,120 @@
+"""Answers items and item requests with the database's GeoJSON text, untouched."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from flask import Response
+from psycopg import sql
+
+from gridgeo.db.pool import connection
+from gridgeo.errors import NotFound, RequestError
+from gridgeo.items.params import CollectionInfo, build_query, parse_output_crs
+from gridgeo.provider.postgis import PostGISProvider, database_errors
+from gridgeo.provider.query import FeatureQuery
+
+GEOJSON = "application/geo+json"
+PROVIDER = "gridgeo.provider.postgis.PostGISProvider"
+
+
+def collection_info(config: dict[str, Any], collection_id: str) -> CollectionInfo | None:
+    """The collection's description, or None when gridgeo's provider does not serve it."""
+    resource = config["resources"].get(collection_id)
+    if not resource or resource.get("type") != "collection":
+        return None
+    provider_def = next((p for p in resource.get("providers", [])
+                         if p.get("type") == "feature" and p.get("name") == PROVIDER), None)
+    if provider_def is None:
+        return None
+    provider = PostGISProvider(provider_def)
+    all_columns = provider.column_types()
+    return CollectionInfo(
+        id=collection_id, table=provider.table, source=provider.source, id_field=provider.id_field,
+        geometry_column=provider.geometry_column, time_field=provider.time_field,
+        default_order=provider.default_order,
+        columns={name: all_columns[name] for name in provider.visible_columns()},
+        limits={**config["server"].get("limits", {}), **resource.get("limits", {})},
+        crs=list(provider_def.get("crs", [])))
+
+
+def _href(base: str, args: Mapping[str, str], **changes: Any) -> str:
+    params = {k: v for k, v in args.items() if k != "f"}
+    params.update({k: v for k, v in changes.items() if v is not None})
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def _content_crs(args: Mapping[str, str]) -> str:
+    return "<" + args.get("crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84") + ">"
+
+
+def _items_links(base: str, args: Mapping[str, str], query: FeatureQuery, matched: int,
+                 returned: int) -> list[dict[str, str]]:
+    links = [
+        {"rel": "self", "type": GEOJSON, "href": _href(base, args, f="json")},
+        {"rel": "alternate", "type": "text/html", "href": _href(base, args, f="html")},
+        {"rel": "collection", "type": "application/json", "href": base.rsplit("/", 1)[0]},
+    ]
+    if query.offset + returned < matched:
+        links.append({"rel": "next", "type": GEOJSON,
+                      "href": _href(base, args, offset=query.offset + query.limit)})
+    if query.offset > 0:
+        links.append({"rel": "prev", "type": GEOJSON,
+                      "href": _href(base, args, offset=max(0, query.offset - query.limit))})
+    return links
+
+
+def items_response(info: CollectionInfo, args: Mapping[str, str], base: str) -> Response:
+    """GET /collections/{id}/items as GeoJSON."""
+    query = build_query(args, info)
+    hits_only = args.get("resulttype") == "hits"
+    with database_errors(), connection() as conn:
+        matched = conn.execute(*query.count()).fetchone()[0]  # type: ignore[index]
+        rows = [] if hits_only else conn.execute(*query.features()).fetchall()
+    head = {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(rows),
+        "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "links": _items_links(base, args, query, matched, len(rows)),
+    }
+    # Splice the database's feature texts into the document without parsing them.
+    body = orjson.dumps(head)[:-1] + b',"features":[' + \
+        ",".join(r[0] for r in rows).encode() + b"]}"
+    response = Response(body, mimetype=GEOJSON)
+    response.headers["Content-Crs"] = _content_crs(args)
+    return response
+
+
+def item_response(info: CollectionInfo, item_id: str, args: Mapping[str, str],
+                  base: str) -> Response:
+    """GET /collections/{id}/items/{itemId} as GeoJSON."""
+    unknown = [k for k in args if k not in ("f", "crs", "lang")]
+    if unknown:
+        raise RequestError(f"unknown query parameter {', '.join(map(repr, unknown))} for a "
+                           "single item; only crs and f apply.")
+    query = FeatureQuery(source=info.source, id_field=info.id_field,
+                         geometry_column=info.geometry_column, columns=list(info.columns),
+                         output=parse_output_crs(args, info.crs))
+    with database_errors(), connection() as conn:
+        row = conn.execute(*query.single(item_id)).fetchone()
+        version = conn.execute(sql.SQL("SELECT xmin::text FROM gridgeo.{} WHERE {}::text = %s")
+                               .format(sql.Identifier(info.table), sql.Identifier(info.id_field)),
+                               (item_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"No item with id {item_id} in collection {info.id}.")
+    links = [{"rel": "self", "type": GEOJSON, "href": _href(f"{base}/{item_id}", args)},
+             {"rel": "alternate", "type": "text/html",
+              "href": _href(f"{base}/{item_id}", args, f="html")},
+             {"rel": "collection", "type": "application/json", "href": base.rsplit("/", 1)[0]}]
+    body = row[0].encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+    response = Response(body, mimetype=GEOJSON)
+    if version is not None:
+        # The row version of the table behind the view: what If-Match is checked against.
+        response.headers["ETag"] = f'"{version[0]}"'
+
+    response.headers["Content-Crs"] = _content_crs(args)
+    return response
