@@ -31,8 +31,19 @@ def _ensure_runtime() -> None:
         prepare_runtime()
 
 
+def _normalise_lang() -> None:
+    """Map any Chinese or English tag to the configured one: pygeoapi 0.21 answers
+    500 for tags Babel cannot parse (e.g. lang=zh-Hans)."""
+    lang = request.args.get("lang")
+    if lang and lang not in ("zh", "en-US"):
+        args = request.args.copy()
+        args["lang"] = "zh" if lang.lower().startswith("zh") else "en-US"
+        request.args = args  # type: ignore[misc]
+
+
 def _begin_request() -> Response | None:
     g.gridgeo_identity_token = set_identity(identify(dict(request.headers)))
+    _normalise_lang()
     return handle_items(request, _config())
 
 

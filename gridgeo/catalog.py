@@ -78,6 +78,8 @@ def load_collection_dir(folder: Path, style_dirs: Iterable[Path] = ()) -> Collec
         if key not in spec:
             raise CatalogError(f"{folder}/collection.yml: missing {key!r}")
     cid = spec["id"]
+    if spec.get("count", "exact") not in ("exact", "estimated", "off"):
+        raise CatalogError(f"{folder}/collection.yml: count is exact, estimated or off")
     personal = tuple(spec.get("personal", ()))
     migrations = load_migrations(cid, folder / "schema") if (folder / "schema").is_dir() else ()
     styles = find_styles(cid, [folder, *style_dirs])
@@ -100,6 +102,7 @@ def build_resource(spec: dict[str, Any]) -> dict[str, Any]:
             "personal": list(spec.get("personal", [])),
             "order_by": list(spec.get("order_by", [])),
             "readonly": sorted({*SERVER_SET, *spec.get("readonly", [])}),
+            "count": spec.get("count", "exact"),
         },
         "editable": bool(spec.get("editable", False)),
         "id_field": spec.get("id_field", "id"),

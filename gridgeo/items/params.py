@@ -34,6 +34,7 @@ class CollectionInfo:
     columns: dict[str, str]  # visible property -> PostgreSQL type
     limits: dict[str, Any]
     crs: list[str]
+    count: str = "exact"  # numberMatched: exact, estimated (planner) or off
 
 
 def parse_limit(args: Mapping[str, str], limits: dict[str, Any]) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
+import psycopg
 from flask import Response
 from psycopg import sql
 
@@ -38,7 +39,8 @@ def collection_info(config: dict[str, Any], collection_id: str) -> CollectionInf
         default_order=provider.default_order,
         columns={name: all_columns[name] for name in provider.visible_columns()},
         limits={**config["server"].get("limits", {}), **resource.get("limits", {})},
-        crs=list(provider_def.get("crs", [])))
+        crs=list(provider_def.get("crs", [])),
+        count=provider_def["data"].get("count", "exact"))
 
 
 def _href(base: str, args: Mapping[str, str], **changes: Any) -> str:
@@ -51,14 +53,16 @@ def _content_crs(args: Mapping[str, str]) -> str:
     return "<" + args.get("crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84") + ">"
 
 
-def _items_links(base: str, args: Mapping[str, str], query: FeatureQuery, matched: int,
+def _items_links(base: str, args: Mapping[str, str], query: FeatureQuery, matched: int | None,
                  returned: int) -> list[dict[str, str]]:
     links = [
         {"rel": "self", "type": GEOJSON, "href": _href(base, args, f="json")},
         {"rel": "alternate", "type": "text/html", "href": _href(base, args, f="html")},
         {"rel": "collection", "type": "application/json", "href": base.rsplit("/", 1)[0]},
     ]
-    if query.offset + returned < matched:
+    # Only an exact count may end paging early; an estimate could stop a client short.
+    more = query.offset + returned < matched if matched is not None else returned == query.limit
+    if more:
         links.append({"rel": "next", "type": GEOJSON,
                       "href": _href(base, args, offset=query.offset + query.limit)})
     if query.offset > 0:
@@ -67,19 +71,30 @@ def _items_links(base: str, args: Mapping[str, str], query: FeatureQuery, matche
     return links
 
 
+def _number_matched(conn: psycopg.Connection, query: FeatureQuery, mode: str) -> int | None:
+    if mode == "off":
+        return None
+    if mode == "estimated":
+        plan = conn.execute(*query.estimate()).fetchone()[0]  # type: ignore[index]
+        return int(plan[0]["Plan"]["Plan Rows"])
+    return int(conn.execute(*query.count()).fetchone()[0])  # type: ignore[index]
+
+
 def items_response(info: CollectionInfo, args: Mapping[str, str], base: str) -> Response:
     """GET /collections/{id}/items as GeoJSON."""
     query = build_query(args, info)
     hits_only = args.get("resulttype") == "hits"
     with database_errors(), connection() as conn:
-        matched = conn.execute(*query.count()).fetchone()[0]  # type: ignore[index]
+        matched = _number_matched(conn, query, info.count)
         rows = [] if hits_only else conn.execute(*query.features()).fetchall()
-    head = {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    if matched is not None:
+        head["numberMatched"] = matched
+    head |= {
         "numberReturned": len(rows),
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "links": _items_links(base, args, query, matched, len(rows)),
+        "links": _items_links(base, args, query, matched if info.count == "exact" else None,
+                              len(rows)),
     }
     # Splice the database's feature texts into the document without parsing them.
     body = orjson.dumps(head)[:-1] + b',"features":[' + \

@@ -127,6 +127,12 @@ class FeatureQuery:
         where, params = self.where()
         return sql.SQL("SELECT count(*) FROM {}").format(self._relation()) + where, params
 
+    def estimate(self) -> tuple[sql.Composed, list[Any]]:
+        """The planner's row estimate: cheap where an exact count would scan a large table."""
+        where, params = self.where()
+        return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(self._relation()) \
+            + where, params
+
     def single(self, identifier: str) -> tuple[sql.Composed, list[Any]]:
         stmt = (sql.SQL("SELECT {}::text FROM {} WHERE {}::text = %s").format(
             self.feature_json(), self._relation(), self._col(self.id_field)))
