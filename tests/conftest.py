@@ -16,6 +16,8 @@ from gridgeo.settings import get_settings
 
 TEST_DB = f"gridgeo_test_{os.getpid()}"
 DEMO_SEED = 42
+EDITOR_KEY = "test-editor-key-4f1c"
+EDITOR = {"Authorization": f"Bearer {EDITOR_KEY}"}
 
 
 def _admin_url(dbname: str) -> str:
@@ -82,7 +84,8 @@ def free_port() -> int:
 def server_env(database_url: str, home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYGEOAPI_")}
     env.update(GRIDGEO_DATABASE_URL=database_url, GRIDGEO_HOME=str(home),
-               GRIDGEO_PORT=str(port), GRIDGEO_DEM_PATH=str(get_settings().dem))
+               GRIDGEO_PORT=str(port), GRIDGEO_DEM_PATH=str(get_settings().dem),
+               GRIDGEO_API_KEYS=f'{{"{EDITOR_KEY}": "gis_editor"}}')
     return env
 
 

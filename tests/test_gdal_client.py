@@ -65,4 +65,4 @@ def test_fid_where_and_spatial_filter(base_url: str, conn: psycopg.Connection) -
                           ).fetchone()[0]  # type: ignore[index]
     out = ogr("ogrinfo", "-ro", "-so", f"OAPIF:{base_url}", "mine_tunnels", "-spat",
               str(x0), str(y0), str(x1), str(y1))
-    assert 0 < inside and feature_count(out) == inside
+    assert inside > 0 and feature_count(out) == inside

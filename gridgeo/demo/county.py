@@ -21,7 +21,7 @@ from gridgeo.demo import names
 COUNTY_CODE = "410399"
 METRIC_EPSG = 4546
 GEO_EPSG = 4490
-TOWN_SIZE_M = 17_900.0  # a square of this side is about 321 km²
+TOWN_SIZE_M = 17_600.0  # the jittered, wiggly square comes out near 321 km²
 CENTRE_LONLAT = (112.35, 34.10)
 PIXEL_M = 25.0
 DEM_MARGIN_M = 250.0

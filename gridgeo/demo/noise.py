@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import math
+
 import numpy as np
 
 _K1 = np.uint64(0x9E3779B97F4A7C15)
@@ -41,20 +43,30 @@ def _fade(t: np.ndarray) -> np.ndarray:
 
 
 def value_noise(x: np.ndarray, y: np.ndarray, cell: float, key: int) -> np.ndarray:
-    """Quintic-interpolated value noise in [-1, 1] with lattice spacing ``cell`` metres."""
-    gx = np.asarray(x, dtype=np.float64) / cell
-    gy = np.asarray(y, dtype=np.float64) / cell
+    """Gradient (Perlin) noise, about [-1, 1], with lattice spacing ``cell`` metres. The
+    lattice is turned by an angle drawn from the key, so no field lines up with the axes."""
+    angle = (key % 3600) / 3600.0 * math.pi
+    cos, sin = math.cos(angle), math.sin(angle)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    gx = (x * cos - y * sin) / cell
+    gy = (x * sin + y * cos) / cell
     ix = np.floor(gx)
     iy = np.floor(gy)
-    u = _fade(gx - ix)
-    v = _fade(gy - iy)
+    fx = gx - ix
+    fy = gy - iy
     ix = ix.astype(np.int64)
     iy = iy.astype(np.int64)
-    a = _lattice(ix, iy, key)
-    b = _lattice(ix + 1, iy, key)
-    c = _lattice(ix, iy + 1, key)
-    d = _lattice(ix + 1, iy + 1, key)
-    return (a + (b - a) * u) * (1 - v) + (c + (d - c) * u) * v
+
+    def corner(dx: int, dy: int) -> np.ndarray:
+        theta = _lattice(ix + dx, iy + dy, key) * math.pi
+        return np.cos(theta) * (fx - dx) + np.sin(theta) * (fy - dy)
+
+    u = _fade(fx)
+    v = _fade(fy)
+    bottom = corner(0, 0) + (corner(1, 0) - corner(0, 0)) * u
+    top = corner(0, 1) + (corner(1, 1) - corner(0, 1)) * u
+    return 1.4 * (bottom + (top - bottom) * v)
 
 
 def fbm(x: np.ndarray, y: np.ndarray, octaves: Sequence[tuple[float, float]],

@@ -19,10 +19,10 @@ from rasterio.transform import from_origin
 from shapely.geometry import LineString
 
 from gridgeo.demo.county import METRIC_EPSG, DemGrid
-from gridgeo.demo.noise import fbm, field_key
+from gridgeo.demo.noise import fbm, field_key, value_noise
 
 NODATA = -9999.0
-FLANK_M = 1400.0  # horizontal distance from the valley floor's edge to the ridge
+FLANK_M = 1600.0  # horizontal distance from the valley floor's edge to the ridge
 _FAR_M = 2600.0
 
 
@@ -111,6 +111,12 @@ def _floor_half_width(xy: np.ndarray, centres: np.ndarray, spread: np.ndarray,
     return width
 
 
+def _ridged(x: np.ndarray, y: np.ndarray, cell: float, amplitude: float,
+            key: int) -> np.ndarray:
+    """Sharp crests and V-shaped ravines: side ridges on the flanks of the main valleys."""
+    return amplitude * (0.5 - 2.0 * np.abs(value_noise(x, y, cell, key)))
+
+
 def build_terrain(grid: DemGrid, window: tuple[int, int, int, int], county_seed: int,
                   valleys: Sequence[LineString], centres: np.ndarray, spread: np.ndarray,
                   reach: np.ndarray) -> Terrain:
@@ -124,11 +130,15 @@ def build_terrain(grid: DemGrid, window: tuple[int, int, int, int], county_seed:
     distance = _upsample(_valley_distance(valleys, coarse_xy).reshape(hc, wc), (h, w))
     half_width = _upsample(
         _floor_half_width(coarse_xy, centres, spread, reach).reshape(hc, wc), (h, w))
+    floor = _upsample(520.0 + fbm(cx, cy, [(24000, 140), (9000, 40), (2500, 6)],
+                                  field_key(county_seed, 1)), (h, w))
+    relief = _upsample(
+        np.maximum(300.0, 800.0 + fbm(cx, cy, [(8000, 380), (3000, 160)],
+                                      field_key(county_seed, 2)))
+        + _ridged(cx, cy, 2400.0, 190.0, field_key(county_seed, 3))
+        + _ridged(cx, cy, 950.0, 80.0, field_key(county_seed, 4)), (h, w))
     x, y = np.meshgrid(x0 + (np.arange(w) + 0.5) * px, y0 - (np.arange(h) + 0.5) * px)
-    floor = 520.0 + fbm(x, y, [(24000, 140), (9000, 40), (2500, 6)], field_key(county_seed, 1))
-    relief = np.maximum(250.0, 700.0 + fbm(x, y, [(8000, 380), (3000, 170), (1200, 60)],
-                                           field_key(county_seed, 2)))
-    detail = fbm(x, y, [(700, 45), (260, 14)], field_key(county_seed, 3))
+    detail = fbm(x, y, [(420, 18), (200, 6)], field_key(county_seed, 5))
     u = np.clip((distance - half_width) / FLANK_M, 0.0, 1.0)
     rise = u * u * (3.0 - 2.0 * u)
     elevation = (floor + rise * (relief + detail)).astype(np.float32)

@@ -117,24 +117,32 @@ def _candidate_edges(xy: np.ndarray, kinds: list[str], outline: Polygon) -> list
     return sorted(found)
 
 
-def _spanning_tree(n: int, edges: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    tree, rest = [], []
-    for edge in edges:
-        a, b = root(edge[1]), root(edge[2])
-        if a == b:
-            rest.append(edge)
-        else:
-            parent[a] = b
-            tree.append(edge)
-    return tree, rest
+def _dendritic_tree(n: int, edges: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """A tree grown from the seat (node 0) that trades edge length against the distance
+    back to the seat (Prim-Dijkstra), so it branches like a river network instead of
+    snaking like a minimum spanning tree. Edges come from a Delaunay triangulation, so
+    they never cross."""
+    reach = {0: 0.0}
+    tree: list[tuple] = []
+    remaining = list(edges)
+    while len(reach) < n:
+        best, cost = None, math.inf
+        for edge in remaining:
+            length, a, b = edge
+            if (a in reach) == (b in reach):
+                continue
+            inside = a if a in reach else b
+            value = length + 0.5 * reach[inside]
+            if value < cost:
+                best, cost = edge, value
+        if best is None:
+            break
+        length, a, b = best
+        outside = b if a in reach else a
+        reach[outside] = reach[a if a in reach else b] + length
+        tree.append(best)
+        remaining.remove(best)
+    return tree, remaining
 
 
 def _classify(n: int, tree: list[tuple], nodes: list[Settlement]) -> dict[tuple, tuple]:
@@ -183,7 +191,7 @@ def _hamlets(valleys: list[Valley], stems: list[str]) -> list[Settlement]:
     hamlets = []
     for valley in valleys:
         length = valley.line.length
-        for position in np.arange(1100.0, length - 1000.0, 1500.0):
+        for position in np.arange(1100.0, length - 1000.0, 1800.0):
             point = valley.line.interpolate(position)
             if len(hamlets) < len(stems):
                 hamlets.append(Settlement("hamlet", stems[len(hamlets)], point.x, point.y))
@@ -202,7 +210,7 @@ def plan_valleys(spec: TownSpec, rng: np.random.Generator) -> Valleys:
     nodes += [Settlement("gate", g.neighbour_stem, g.x, g.y) for g in spec.gates]
     all_xy = np.vstack([xy, gates])
     edges = _candidate_edges(all_xy, [n.kind for n in nodes], spec.outline)
-    tree, rest = _spanning_tree(len(nodes), edges)
+    tree, rest = _dendritic_tree(len(nodes), edges)
     if len(tree) != len(nodes) - 1:
         raise RuntimeError("the valley network is not connected")
     classes = _classify(len(nodes), tree, nodes)

@@ -1,0 +1,63 @@
+"""A throwaway benchmark database with a demo county: shared by the bench scripts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from gridgeo.db.cluster import cluster_from, database_url, prepare_database
+from gridgeo.db.migrate import apply_migrations, collect_migrations
+from gridgeo.db.pool import connect
+from gridgeo.plugins import get_plugin_manager
+from gridgeo.settings import get_settings
+
+
+def admin_url(dbname: str) -> str:
+    settings = get_settings()
+    if settings.database_url:
+        return psycopg.conninfo.make_conninfo(settings.database_url, dbname=dbname)
+    return cluster_from(settings).admin_url(dbname)
+
+
+def bench_database(name: str, scale: int, seed: int = 7) -> tuple[str, Path]:
+    """URL and DEM of database ``name`` holding the demo at ``scale`` (reused if loaded)."""
+    from gridgeo.demo import run_demo
+
+    base = database_url(get_settings())
+    with psycopg.connect(admin_url("postgres"), autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
+            admin.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+    prepare_database(admin_url(name))
+    url = psycopg.conninfo.make_conninfo(base, dbname=name)
+    dem = get_settings().home / "bench" / f"{name}-dem.tif"
+    with connect(url) as conn:
+        apply_migrations(conn, collect_migrations(get_plugin_manager()))
+        started = time.perf_counter()
+        run_demo(conn, seed=seed, scale=scale, if_missing=True, dem_path=dem,
+                 progress=lambda m: print(f"  {m}", file=sys.stderr))
+        print(f"demo ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        conn.execute("ANALYZE")
+        conn.commit()
+    return url, dem
+
+
+def start_server(url: str, dem: Path, port: int, config_file: Path, home: Path) -> dict[str, str]:
+    """`gridgeo serve --background` on the bench database; returns its environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYGEOAPI_")}
+    env.update(GRIDGEO_DATABASE_URL=url, GRIDGEO_DEM_PATH=str(dem), GRIDGEO_PORT=str(port),
+               GRIDGEO_HOME=str(home), GRIDGEO_CONFIG_FILE=str(config_file))
+    subprocess.run([sys.executable, "-m", "gridgeo.cli", "serve", "--background"], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    return env
+
+
+def stop_server(env: dict[str, str]) -> None:
+    pid_file = Path(env["GRIDGEO_HOME"]) / "server.pid"
+    if pid_file.exists():
+        subprocess.run(["kill", pid_file.read_text().strip()], check=False)
