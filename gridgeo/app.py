@@ -15,6 +15,7 @@ import orjson
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 
+from gridgeo.errors import RequestError
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
 
@@ -99,6 +100,12 @@ def create_app() -> Flask:
     _ensure_runtime()
     from pygeoapi.flask_app import APP
 
+    from gridgeo.plugins import get_plugin_manager
+
+    for batch in get_plugin_manager().hook.gridgeo_blueprints():
+        for blueprint in batch:
+            APP.register_blueprint(blueprint)
+    APP.register_error_handler(RequestError, lambda exc: exc.response())
     APP.before_request(_begin_request)
     APP.teardown_request(_end_request)
     APP.after_request(_finish_response)

@@ -105,6 +105,7 @@ def build_resource(spec: dict[str, Any]) -> dict[str, Any]:
             "count": spec.get("count", "exact"),
         },
         "editable": bool(spec.get("editable", False)),
+        "deletable": bool(spec.get("deletable", True)),
         "id_field": spec.get("id_field", "id"),
         "storage_crs": STORAGE_CRS,
         "crs": list(SUPPORTED_CRS),

@@ -6,9 +6,14 @@ every plugin's answer is collected.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
 
 from gridgeo.contributions import CollectionContribution, Migration, ProcessContribution
+
+if TYPE_CHECKING:
+    from flask import Blueprint
 
 hookspec = pluggy.HookspecMarker("gridgeo")
 
@@ -48,4 +53,15 @@ def gridgeo_processes() -> list[ProcessContribution]:
 
     Called when the configuration is rendered. Each processor class is loaded
     by pygeoapi from its dotted path, so it must be importable where the server runs.
+    """
+
+
+@hookspec
+def gridgeo_blueprints() -> list[Blueprint]:
+    """Return Flask blueprints with routes of this plugin's own (QR images, GPX, intake).
+
+    Called once when the WSGI app is created, in every server process. Routes are
+    registered beside pygeoapi's; they see the request's identity through
+    ``gridgeo.identity.current_identity()``. Raise ``gridgeo.errors.RequestError``
+    for a clear 4xx.
     """

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import math
+
 import numpy as np
 import rasterio
 import shapely
@@ -89,16 +91,38 @@ def _upsample(coarse: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return full[: shape[0], : shape[1]]
 
 
-def _valley_distance(valleys: Sequence[LineString], xy: np.ndarray) -> np.ndarray:
-    coords, index = shapely.get_coordinates(list(valleys), return_index=True)
-    same = index[:-1] == index[1:]
-    segments = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], 1))
-    tree = shapely.STRtree(segments)
-    found, distance = tree.query_nearest(shapely.points(xy), max_distance=_FAR_M,
-                                         return_distance=True, all_matches=False)
-    result = np.full(len(xy), _FAR_M)
-    result[found[0]] = distance
-    return result
+def _valley_distance(valleys: Sequence[LineString], x0: float, y0: float, step: float,
+                     shape: tuple[int, int]) -> np.ndarray:
+    """Distance from each cell centre of a grid to the nearest valley, by jump flooding:
+    every cell keeps the nearest valley point its neighbours know of, at halving offsets."""
+    h, w = shape
+    samples = shapely.get_coordinates(shapely.segmentize(list(valleys), step / 5.0))
+    col = np.floor((samples[:, 0] - x0) / step).astype(np.int64)
+    row = np.floor((y0 - samples[:, 1]) / step).astype(np.int64)
+    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+    samples, row, col = samples[inside], row[inside], col[inside]
+    centre_x = x0 + (np.arange(w) + 0.5) * step
+    centre_y = y0 - (np.arange(h) + 0.5) * step
+    near = np.full((h, w, 2), np.inf)
+    gap = np.hypot(samples[:, 0] - centre_x[col], samples[:, 1] - centre_y[row])
+    order = np.argsort(-gap, kind="stable")  # the closest sample per cell is written last
+    near[row[order], col[order]] = samples[order]
+    best = np.hypot(near[..., 0] - centre_x, near[..., 1] - centre_y[:, None])
+    top = 1 << max(0, int(math.log2(max(h, w))))
+    jumps = [top >> k for k in range(top.bit_length())] + [2, 1]  # two extra passes fix most
+    for jump in jumps:                                            # of the flood's misses
+        for dr in (-jump, 0, jump):
+            for dc in (-jump, 0, jump):
+                if dr == 0 and dc == 0:
+                    continue
+                moved = np.full_like(near, np.inf)
+                moved[max(0, -dr):h - max(0, dr), max(0, -dc):w - max(0, dc)] = \
+                    near[max(0, dr):h - max(0, -dr), max(0, dc):w - max(0, -dc)]
+                dist = np.hypot(moved[..., 0] - centre_x, moved[..., 1] - centre_y[:, None])
+                better = dist < best
+                near[better] = moved[better]
+                best[better] = dist[better]
+    return np.minimum(best, _FAR_M)
 
 
 def _floor_half_width(xy: np.ndarray, centres: np.ndarray, spread: np.ndarray,
@@ -127,7 +151,8 @@ def build_terrain(grid: DemGrid, window: tuple[int, int, int, int], county_seed:
     hc, wc = h // 2 + 1, w // 2 + 1
     cx, cy = np.meshgrid(x0 + (np.arange(wc) * 2 + 0.5) * px, y0 - (np.arange(hc) * 2 + 0.5) * px)
     coarse_xy = np.column_stack([cx.ravel(), cy.ravel()])
-    distance = _upsample(_valley_distance(valleys, coarse_xy).reshape(hc, wc), (h, w))
+    distance = _upsample(_valley_distance(valleys, x0 - 0.5 * px, y0 + 0.5 * px, 2 * px,
+                                          (hc, wc)), (h, w))
     half_width = _upsample(
         _floor_half_width(coarse_xy, centres, spread, reach).reshape(hc, wc), (h, w))
     floor = _upsample(520.0 + fbm(cx, cy, [(24000, 140), (9000, 40), (2500, 6)],
@@ -138,7 +163,7 @@ def build_terrain(grid: DemGrid, window: tuple[int, int, int, int], county_seed:
         + _ridged(cx, cy, 2400.0, 190.0, field_key(county_seed, 3))
         + _ridged(cx, cy, 950.0, 80.0, field_key(county_seed, 4)), (h, w))
     x, y = np.meshgrid(x0 + (np.arange(w) + 0.5) * px, y0 - (np.arange(h) + 0.5) * px)
-    detail = fbm(x, y, [(420, 18), (200, 6)], field_key(county_seed, 5))
+    detail = fbm(x, y, [(420, 18)], field_key(county_seed, 5))
     u = np.clip((distance - half_width) / FLANK_M, 0.0, 1.0)
     rise = u * u * (3.0 - 2.0 * u)
     elevation = (floor + rise * (relief + detail)).astype(np.float32)

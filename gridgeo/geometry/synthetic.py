@@ -94,7 +94,7 @@ def generate_county(n_units: int, n_police: int, seed: int = 1, county_code: str
     cx, cy = CENTRE_4546
     bounds = (round(cx - side / 2), round(cy - side / 2),
               round(cx + side / 2), round(cy + side / 2))
-    units, unit_seeds = voronoi_cells(n_units, bounds, rng)
+    units, _ = voronoi_cells(n_units, bounds, rng)
     n_villages = max(1, round(n_units / 10))
     n_areas = max(1, round(n_villages / 8))
     n_towns = max(1, min(99, round(n_areas / 3)))
@@ -132,7 +132,6 @@ def generate_county(n_units: int, n_police: int, seed: int = 1, county_code: str
     grids = Layer(srid, codes, np.concatenate([towns, areas, villages, units]),
                   {"level": levels, "parent_code": parents, "name": names})
     police = _police_grids(n_police, bounds, rng, county_code, srid)
-    del unit_seeds
     return GeneratedCounty(srid, grids, police, bounds)
 
 

@@ -59,9 +59,13 @@ def handle(request: Request, config: dict[str, Any]) -> Response | None:
         return RequestError(exc.message, exc.http_status_code, exc.ogc_exception_code).response()
 
 
+def _provider_def(config: dict[str, Any], info: CollectionInfo) -> dict[str, Any]:
+    return next(p for p in config["resources"][info.id]["providers"]
+                if p.get("name") == PROVIDER)
+
+
 def _target(config: dict[str, Any], info: CollectionInfo) -> write.WriteTarget:
-    provider = next(p for p in config["resources"][info.id]["providers"]
-                    if p.get("name") == PROVIDER)
+    provider = _provider_def(config, info)
     if not provider.get("editable"):
         raise RequestError(f"collection {info.id} is read-only.", 405, "MethodNotAllowed")
     data = provider["data"]
@@ -95,6 +99,9 @@ def _write(request: Request, config: dict[str, Any], info: CollectionInfo,
         raise RequestError(f"{request.method} is not allowed here; use POST on items, or PUT, "
                            "PATCH or DELETE on one item.", 405, "MethodNotAllowed")
     if_match = request.headers.get("If-Match")
+    if request.method == "DELETE" and not _provider_def(config, info).get("deletable", True):
+        raise RequestError(f"items of {info.id} are never deleted; change their state instead.",
+                           405, "MethodNotAllowed")
     if request.method == "DELETE":
         write.delete(target, item_id, if_match)
         return Response(status=204)

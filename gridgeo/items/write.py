@@ -16,6 +16,7 @@ from psycopg import sql
 
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
+from gridgeo.identity import current_identity
 from gridgeo.items.validate import ValidFeature
 from gridgeo.provider.columns import TableInfo
 
@@ -66,6 +67,12 @@ def _table(target: WriteTarget) -> sql.Composable:
     return sql.SQL("gridgeo.{}").format(sql.Identifier(target.table))
 
 
+def _attribute(conn: psycopg.Connection) -> None:
+    """Name the caller for this transaction, so triggers and audit logs can record who."""
+    conn.execute("SELECT set_config('gridgeo.actor', %s, true)",
+                 (current_identity().subject or "anonymous",))
+
+
 def create(target: WriteTarget, feature: ValidFeature) -> tuple[str, str]:
     """Insert; returns the new id and its ETag."""
     names = [sql.Identifier(k) for k in feature.properties]
@@ -79,6 +86,7 @@ def create(target: WriteTarget, feature: ValidFeature) -> tuple[str, str]:
         _table(target), sql.SQL(", ").join(names), sql.SQL(", ").join(values),
         sql.Identifier(target.id_field))
     with database_write_errors(target), connection() as conn:
+        _attribute(conn)
         row = conn.execute(stmt, params).fetchone()
     assert row is not None
     return row[0], etag(row[1])
@@ -86,6 +94,7 @@ def create(target: WriteTarget, feature: ValidFeature) -> tuple[str, str]:
 
 def _lock(conn: psycopg.Connection, target: WriteTarget, item_id: str,
           if_match: str | None) -> None:
+    _attribute(conn)
     row = conn.execute(sql.SQL("SELECT xmin::text FROM {} WHERE {}::text = %s FOR UPDATE")
                        .format(_table(target), sql.Identifier(target.id_field)),
                        (item_id,)).fetchone()
@@ -168,6 +177,10 @@ class database_write_errors:
             return
         diag = exc.diag
         LOGGER.info("write refused: %s", exc)
+        if (diag.sqlstate or "").startswith("GG") and diag.sqlstate[2:].isdigit():
+            # gridgeo's own triggers speak to the client: GG400 -> HTTP 400, GG409 -> 409 ...
+            raise RequestError(diag.message_primary or "the write was refused.",
+                               int(diag.sqlstate[2:]), "InvalidParameterValue") from None
         if isinstance(exc, psycopg.errors.UniqueViolation):
             raise RequestError(_key_sentence(diag.message_detail, True), 409,
                                "Conflict") from None
