@@ -101,7 +101,9 @@ def create_app() -> Flask:
     from pygeoapi.flask_app import APP
 
     from gridgeo.plugins import get_plugin_manager
+    from gridgeo.styles import styles_blueprint
 
+    APP.register_blueprint(styles_blueprint(get_plugin_manager()))
     for batch in get_plugin_manager().hook.gridgeo_blueprints():
         for blueprint in batch:
             APP.register_blueprint(blueprint)

@@ -78,8 +78,12 @@ def render_config(settings: Settings, pm: pluggy.PluginManager,
         server.setdefault("locale_dir", str(PACKAGE_DIR / "locale"))
     overrides: dict[str, Any] = config.get("resources") or {}
     resources: dict[str, Any] = {}
+    from gridgeo.styles import style_links
+
     contributed: list[tuple[str, dict[str, Any]]] = [
-        (c.id, c.resource) for c in contributed_collections(pm)]
+        (c.id, {**c.resource, "links": [*c.resource.get("links", []),
+                                        *style_links(settings.server_url, c.id, list(c.styles))]})
+        for c in contributed_collections(pm)]
     contributed += [(p.id, process_resource(p)) for p in contributed_processes(pm)]
     for rid, resource in contributed:
         override = overrides.get(rid, {})

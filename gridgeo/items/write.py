@@ -177,10 +177,11 @@ class database_write_errors:
             return
         diag = exc.diag
         LOGGER.info("write refused: %s", exc)
-        if (diag.sqlstate or "").startswith("GG") and diag.sqlstate[2:].isdigit():
+        state = diag.sqlstate or ""
+        if state.startswith("GG") and state[2:].isdigit():
             # gridgeo's own triggers speak to the client: GG400 -> HTTP 400, GG409 -> 409 ...
             raise RequestError(diag.message_primary or "the write was refused.",
-                               int(diag.sqlstate[2:]), "InvalidParameterValue") from None
+                               int(state[2:]), "InvalidParameterValue") from None
         if isinstance(exc, psycopg.errors.UniqueViolation):
             raise RequestError(_key_sentence(diag.message_detail, True), 409,
                                "Conflict") from None
