@@ -18,6 +18,8 @@ from werkzeug.datastructures import Headers
 from gridgeo.errors import RequestError
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
+from gridgeo.openapi import schemas_blueprint
+from gridgeo.provider.postgis import set_pending_filter
 
 # Landing page, collection list and one collection: the documents whose links clients follow.
 _LINKED_DOCUMENT = re.compile(r"^/(collections(/[^/]+)?)?/?$")
@@ -55,6 +57,7 @@ def _config() -> dict[str, Any]:
 
 
 def _end_request(_exc: BaseException | None) -> None:
+    set_pending_filter(None)
     token = g.pop("gridgeo_identity_token", None)
     if token is not None:
         reset_identity(token)
@@ -111,6 +114,8 @@ def create_app() -> Flask:
     APP.before_request(_begin_request)
     APP.teardown_request(_end_request)
     APP.after_request(_finish_response)
+    if schemas_blueprint.name not in APP.blueprints:
+        APP.register_blueprint(schemas_blueprint)  # the OGC schemas the OpenAPI document names
     return APP
 
 

@@ -103,13 +103,14 @@ def demo(seed: int, scale: int, if_missing: bool) -> None:
 def serve(background: bool) -> None:
     """Render the effective configuration and serve the API with gunicorn."""
     from gridgeo import server
-    from gridgeo.runtime import prepare_runtime
+    from gridgeo.config import ConfigError
+    from gridgeo.runtime import RuntimeSetupError, prepare_runtime
 
     settings = get_settings()
-    prepare_runtime(settings)
     try:
+        prepare_runtime(settings)
         server.start(settings, background)
-    except server.ServerError as exc:
+    except (server.ServerError, RuntimeSetupError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
     url = settings.server_url
     _say(f"serving on {url}  (logs: {server.log_file(settings)}; stop: make stop)")

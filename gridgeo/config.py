@@ -125,11 +125,17 @@ def write_runtime_files(config: dict[str, Any], folder: Path) -> tuple[Path, Pat
     """
     from pygeoapi.openapi import get_oas
 
+    from gridgeo.openapi import localise_refs
+
+    # gridgeo serves its own copy of the OGC schemas (gridgeo/openapi.py); pygeoapi's
+    # ogc_schemas_location would add a second /schemas route and move only Features refs.
+    config = {**config, "server": {k: v for k, v in config["server"].items()
+                                   if k != "ogc_schemas_location"}}
     folder.mkdir(parents=True, exist_ok=True)
     config_path = folder / "pygeoapi-config.yml"
     config_path.write_text(dump_yaml(config), encoding="utf-8")
     os.environ["PYGEOAPI_CONFIG"] = str(config_path)
-    openapi = get_oas(config)
+    openapi = localise_refs(get_oas(config), config["server"]["url"])
     openapi_path = folder / "openapi.json"
     openapi_path.write_text(json.dumps(openapi, ensure_ascii=False, default=str),
                             encoding="utf-8")

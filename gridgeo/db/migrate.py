@@ -102,3 +102,14 @@ def apply_migrations(conn: psycopg.Connection, migrations: Iterable[Migration],
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
         conn.commit()
+
+
+def pending_migrations(conn: psycopg.Connection,
+                       migrations: Iterable[Migration]) -> list[MigrationRef]:
+    """Contributed migrations that this database has not applied yet."""
+    exists = conn.execute("SELECT to_regclass('gridgeo.schema_migrations')").fetchone()
+    done: set[tuple[str, int]] = set()
+    if exists and exists[0]:
+        done = {(ns, v) for ns, v in conn.execute(
+            "SELECT namespace, version FROM gridgeo.schema_migrations")}
+    return [m.ref for m in migrations if (m.namespace, m.version) not in done]

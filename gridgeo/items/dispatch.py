@@ -19,6 +19,7 @@ from gridgeo.items.params import CollectionInfo
 from gridgeo.items.respond import PROVIDER, collection_info, item_response, items_response
 from gridgeo.items.validate import parse_json, validate_feature
 from gridgeo.provider.columns import table_info
+from gridgeo.provider.postgis import set_pending_filter
 
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<item>[^/]+))?/?$")
 GEOJSON = "application/geo+json"
@@ -42,6 +43,7 @@ def handle(request: Request, config: dict[str, Any]) -> Response | None:
     if match is None or request.method in ("OPTIONS", "HEAD"):
         return None
     if request.method == "GET" and not _wants_json(request):
+        _hand_filter_to_provider(request)
         return None
     try:
         info = collection_info(config, match["collection"])
@@ -57,6 +59,17 @@ def handle(request: Request, config: dict[str, Any]) -> Response | None:
         return exc.response()
     except ProviderGenericError as exc:
         return RequestError(exc.message, exc.http_status_code, exc.ogc_exception_code).response()
+
+
+def _hand_filter_to_provider(request: Request) -> None:
+    """pygeoapi would parse ``filter`` with pygeofilter, which rejects standard CQL2; the
+    provider compiles it with the same compiler as the JSON route instead."""
+    names = ("filter", "filter-lang", "filter-crs")
+    if not any(n in request.args for n in names):
+        return
+    args = request.args.copy()
+    set_pending_filter({n: args.pop(n) for n in names if n in args})
+    request.args = args  # type: ignore[misc]
 
 
 def _provider_def(config: dict[str, Any], info: CollectionInfo) -> dict[str, Any]:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import sql
 from pygeoapi.api import evaluate_limit
 
 from gridgeo.errors import RequestError
+from gridgeo.provider.cql import CqlError, compile_filter
 from gridgeo.provider.crs import CRS84, OutputCrs, output_crs
 from gridgeo.provider.query import FeatureQuery
 
@@ -157,6 +159,30 @@ def property_filters(args: Mapping[str, str], columns: dict[str, str]) -> list[t
     return [(k, args[k]) for k in extra]
 
 
+def parse_filter(args: Mapping[str, str], info: CollectionInfo,
+                 ) -> tuple[sql.Composable, list[Any]] | None:
+    """The CQL2 ``filter`` (text or JSON) compiled against the caller's visible columns."""
+    text = args.get("filter")
+    if text is None:
+        for name in ("filter-lang", "filter-crs"):
+            if name in args:
+                raise RequestError(f"{name} was given without filter.")
+        return None
+    lang = args.get("filter-lang")
+    if lang not in (None, "cql2-text", "cql2-json", "cql-text", "cql-json"):
+        raise RequestError(f"filter-lang {lang!r} is not supported; use cql2-text or cql2-json.")
+    crs_uri = args.get("filter-crs", CRS84)
+    if crs_uri not in info.crs:
+        raise RequestError(f"filter-crs {crs_uri} is not supported; use one of "
+                           f"{', '.join(info.crs)}.")
+    crs = output_crs(crs_uri)
+    try:
+        return compile_filter(text, lang, info.columns, info.geometry_column,
+                              filter_srid=crs.srid, lat_first_filter=crs.lat_first)
+    except CqlError as exc:
+        raise RequestError(str(exc)) from None
+
+
 def build_query(args: Mapping[str, str], info: CollectionInfo) -> FeatureQuery:
     """The FeatureQuery an items request asks for."""
     bbox, bbox_srid = parse_bbox(args, info.crs)
@@ -165,6 +191,7 @@ def build_query(args: Mapping[str, str], info: CollectionInfo) -> FeatureQuery:
         columns=parse_properties(args, info.columns),
         output=parse_output_crs(args, info.crs), time_field=info.time_field,
         bbox=bbox, bbox_srid=bbox_srid, datetime=parse_datetime(args, info.time_field),
-        equals=property_filters(args, info.columns), sort=parse_sortby(args, info.columns),
+        equals=property_filters(args, info.columns), condition=parse_filter(args, info),
+        sort=parse_sortby(args, info.columns),
         default_order=info.default_order, limit=parse_limit(args, info.limits),
         offset=parse_offset(args), skip_geometry=parse_flag(args, "skipGeometry"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -29,6 +30,13 @@ from gridgeo.provider.query import FeatureQuery
 
 LOGGER = logging.getLogger(__name__)
 
+# A request's raw filter parameters, set by gridgeo's app for pygeoapi-rendered formats.
+_pending_filter: ContextVar[dict[str, str] | None] = ContextVar("gridgeo_filter", default=None)
+
+
+def set_pending_filter(params: dict[str, str] | None) -> None:
+    _pending_filter.set(params)
+
 
 class PostGISProvider(BaseProvider):
     """Reads a gridgeo collection from PostGIS; GeoJSON text comes from the database."""
@@ -41,6 +49,7 @@ class PostGISProvider(BaseProvider):
         self.geometry_column: str = data.get("geometry_column", "geom")
         self.personal: frozenset[str] = frozenset(data.get("personal", ()))
         self.default_order: list[str] = list(data.get("order_by", ()))
+        self.provider_def = provider_def
 
     # -- metadata ----------------------------------------------------------------
 
@@ -100,11 +109,8 @@ class PostGISProvider(BaseProvider):
         if q:
             raise ProviderInvalidQueryError(
                 user_msg="Free-text search (q) is not supported; filter by a property instead.")
-        if filterq is not None:
-            raise ProviderInvalidQueryError(
-                user_msg="CQL filters are not supported by this server yet; "
-                         "use bbox, datetime or property=value parameters.")
         fq = self._feature_query(crs_transform_spec, select_properties, skip_geometry)
+        fq.condition = self._filter_condition()
         visible = set(self.visible_columns())
         fq.bbox = storage_bbox_xy(bbox) if bbox else None
         fq.datetime = datetime_
@@ -118,6 +124,25 @@ class PostGISProvider(BaseProvider):
         features = orjson.loads("[" + ",".join(r[0] for r in rows) + "]")
         return {"type": "FeatureCollection", "features": features,
                 "numberMatched": matched, "numberReturned": len(features)}
+
+    def _filter_condition(self) -> tuple[Any, list[Any]] | None:
+        params = _pending_filter.get()
+        if not params:
+            return None
+        from gridgeo.errors import RequestError
+        from gridgeo.items.params import CollectionInfo, parse_filter
+
+        types = self.column_types()
+        info = CollectionInfo(
+            id="", table=self.table, source=self.source, id_field=self.id_field,
+            geometry_column=self.geometry_column, time_field=self.time_field,
+            default_order=self.default_order,
+            columns={name: types[name] for name in self.visible_columns()}, limits={},
+            crs=list(self.provider_def.get("crs", [])))
+        try:
+            return parse_filter(params, info)
+        except RequestError as exc:
+            raise ProviderInvalidQueryError(user_msg=exc.message) from None
 
     def get(self, identifier: Any, crs_transform_spec: Any = None,
             **kwargs: Any) -> dict[str, Any]:

@@ -29,6 +29,7 @@ class FeatureQuery:
     bbox_srid: int = 4490
     datetime: str | None = None
     equals: list[tuple[str, str]] = field(default_factory=list)
+    condition: tuple[sql.Composable, list[Any]] | None = None  # a compiled CQL2 filter
     sort: list[tuple[str, bool]] = field(default_factory=list)
     default_order: list[str] = field(default_factory=list)
     limit: int = 10
@@ -57,6 +58,9 @@ class FeatureQuery:
         for name, value in self.equals:
             parts.append(sql.SQL("{}::text = %s").format(self._col(name)))
             params.append(value)
+        if self.condition is not None:
+            parts.append(sql.SQL("({})").format(self.condition[0]))
+            params.extend(self.condition[1])
         if not parts:
             return sql.SQL(""), params
         return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts), params
