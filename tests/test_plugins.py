@@ -24,7 +24,9 @@ from tests.conftest import free_port, server_env
 
 PLUGIN_PKG = Path(__file__).parent / "plugin_pkg"
 BUILTIN_COLLECTIONS = {"grids", "police_grids", "addresses", "mine_tunnels", "greenhouses",
-                       "incidents", "roads", "patrol_routes", "inspections"}
+                       "incidents", "roads", "patrol_routes", "inspections",
+                       "grid_police_crosswalk", "incident_events", "greenhouses_due",
+                       "mine_tunnels_due"}
 
 
 def test_builtin_plugins_contribute_every_collection() -> None:
@@ -114,9 +116,11 @@ def plugin_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = venv / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path("
                            "'purelib'))"], capture_output=True, text=True, check=True)
-    Path(site.stdout.strip(), "gridgeo-base.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # addsitedir (not a bare path) so gridgeo's own editable-install .pth files run too.
+    Path(site.stdout.strip(), "gridgeo-base.pth").write_text(
+        f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                    "--no-deps", "--no-build-isolation", str(PLUGIN_PKG)], check=True)
+                    "--no-deps", str(PLUGIN_PKG)], check=True)
     return python
 
 
@@ -126,8 +130,11 @@ def test_third_party_plugin_serves_its_collection_and_process(
     port = free_port()
     env = server_env(demo_db_url, tmp_path, port)
     cli = [str(plugin_python), "-m", "gridgeo.cli"]
-    subprocess.run([*cli, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([*cli, "serve", "--background"], env=env, check=True, capture_output=True)
+    migrate = subprocess.run([*cli, "db", "migrate"], env=env, capture_output=True, text=True,
+                             cwd=tmp_path)
+    assert migrate.returncode == 0, migrate.stderr
+    subprocess.run([*cli, "serve", "--background"], env=env, check=True, capture_output=True,
+                   cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
         collections = requests.get(f"{url}/collections?f=json", timeout=30).json()

@@ -7,15 +7,15 @@ import pytest
 
 
 def test_grid_code_is_assigned_by_the_database(conn: psycopg.Connection) -> None:
-    code, x, y = conn.execute(
+    code, x, y = conn.execute(  # a point well inside a unit grid
         "SELECT code, ST_X(p), ST_Y(p) FROM (SELECT code, ST_PointOnSurface(geom) p"
         " FROM gridgeo.grids WHERE level = 'unit' AND kind = 'basic' ORDER BY code"
         " OFFSET 10 LIMIT 1) s").fetchone()  # type: ignore[misc]
     row = conn.execute(
-        "INSERT INTO gridgeo.inspections (scan_uuid, target_collection, target_code, scanned_at,"
-        " result, grid_code, geom) VALUES (gen_random_uuid(), 'grids', %s, now(), 'ok',"
-        " 'caller-says-this', ST_SetSRID(ST_MakePoint(%s, %s), 4490)) RETURNING grid_code",
-        (code, x, y)).fetchone()
+        "INSERT INTO gridgeo.greenhouses (gh_no, use, status, grid_code, geom) VALUES"
+        " ('410399101200DP9990', 'fruit', 'in_use', 'caller-says-this',"
+        " ST_Buffer(ST_SetSRID(ST_MakePoint(%s, %s), 4490), 0.00005, 2)) RETURNING grid_code",
+        (x, y)).fetchone()
     assert row == (code,)
 
 
@@ -38,7 +38,7 @@ def test_a_boundary_change_closes_the_old_version(conn: psycopg.Connection) -> N
 
 
 @pytest.mark.parametrize("code,parent", [
-    ("41039910120000199", "410399101200001"),   # micro grid whose parent is not its prefix
+    ("41039910120000199", "410399101200002"),   # micro grid whose parent is not its prefix
     ("4103991012000A1", "410399101200"),        # letters in a unit grid code
 ])
 def test_codes_must_match_the_national_layout(conn: psycopg.Connection, code: str,

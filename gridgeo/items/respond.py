@@ -104,6 +104,19 @@ def items_response(info: CollectionInfo, args: Mapping[str, str], base: str) -> 
     return response
 
 
+def _row_version(conn: psycopg.Connection, info: CollectionInfo, item_id: str) -> str | None:
+    """The item's row version (xmin) in the table behind the collection; None when that
+    relation is a view, which has no row versions (nor writes to guard)."""
+    table = sql.Identifier("gridgeo", info.table)
+    kind = conn.execute("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s)",
+                        (table.as_string(conn),)).fetchone()
+    if kind is None or kind[0] not in ("r", "p", "m"):  # table, partitioned, materialized
+        return None
+    row = conn.execute(sql.SQL("SELECT xmin::text FROM {} WHERE {}::text = %s")
+                       .format(table, sql.Identifier(info.id_field)), (item_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 def item_response(info: CollectionInfo, item_id: str, args: Mapping[str, str],
                   base: str) -> Response:
     """GET /collections/{id}/items/{itemId} as GeoJSON."""
@@ -116,9 +129,7 @@ def item_response(info: CollectionInfo, item_id: str, args: Mapping[str, str],
                          output=parse_output_crs(args, info.crs))
     with database_errors(), connection() as conn:
         row = conn.execute(*query.single(item_id)).fetchone()
-        version = conn.execute(sql.SQL("SELECT xmin::text FROM gridgeo.{} WHERE {}::text = %s")
-                               .format(sql.Identifier(info.table), sql.Identifier(info.id_field)),
-                               (item_id,)).fetchone()
+        version = _row_version(conn, info, item_id)
     if row is None:
         raise NotFound(f"No item with id {item_id} in collection {info.id}.")
     links = [{"rel": "self", "type": GEOJSON, "href": _href(f"{base}/{item_id}", args)},
@@ -129,7 +140,7 @@ def item_response(info: CollectionInfo, item_id: str, args: Mapping[str, str],
     response = Response(body, mimetype=GEOJSON)
     if version is not None:
         # The row version of the table behind the view: what If-Match is checked against.
-        response.headers["ETag"] = f'"{version[0]}"'
+        response.headers["ETag"] = f'"{version}"'
 
     response.headers["Content-Crs"] = _content_crs(args)
     return response

@@ -1,0 +1,202 @@
+"""The OGC schemas from gridgeo's own copy, and an OpenAPI document that refers only to them.
+
+pygeoapi's generated document points its ``$ref``s at schemas.opengis.net and
+raw.githubusercontent.com, which clients on a closed network cannot reach.
+gridgeo ships those schemas (``gridgeo/schemas/ogc/``, the remote layout kept),
+serves them at ``{server_url}/schemas/...`` and rewrites every remote reference
+in the document to that copy when the runtime files are written.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import posixpath
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort
+from werkzeug.security import safe_join
+
+LOGGER = logging.getLogger(__name__)
+
+SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas" / "ogc"
+SCHEMAS_ROUTE = "/schemas"
+
+# Remote folders that SCHEMAS_DIR mirrors (scheme left off: http and https alike),
+# with the folder of the copy that holds each.
+MIRRORED = (
+    ("schemas.opengis.net/", ""),
+    ("raw.githubusercontent.com/opengeospatial/ogcapi-records/master/core/openapi/",
+     "ogcapi/records/core/openapi/"),
+)
+
+# OGC API - Tiles has no local copy. pygeoapi names only its link schema outside tile
+# paths, so that one is inlined here: OGC API - Common Core's link.yaml, which
+# ogcapi-tiles-1.yaml's components/schemas/link refers to. Tile paths that need more of
+# the Tiles document are dropped (see drop_unreachable).
+INLINED = {
+    "schemas.opengis.net/ogcapi/tiles/part1/1.0/openapi/ogcapi-tiles-1.yaml"
+    "#/components/schemas/link": {
+        "type": "object",
+        "required": ["href", "rel"],
+        "properties": {
+            "href": {"type": "string",
+                     "description": "Supplies the URI to a remote resource (or resource "
+                                    "fragment)."},
+            "rel": {"type": "string", "description": "The type or semantics of the relation."},
+            "type": {"type": "string",
+                     "description": "A hint indicating what the media type of the result "
+                                    "of dereferencing the link should be."},
+            "templated": {"type": "boolean",
+                          "description": "This flag set to true if the link is a URL "
+                                         "template."},
+            "varBase": {"type": "string",
+                        "description": "A base path to retrieve semantic information about "
+                                       "the variables used in URL template."},
+            "hreflang": {"type": "string",
+                         "description": "A hint indicating what the language of the result "
+                                        "of dereferencing the link should be."},
+            "title": {"type": "string",
+                      "description": "Used to label the destination of a link such that it "
+                                     "can be used as a human-readable identifier."},
+            "length": {"type": "integer"},
+        },
+    },
+}
+
+_SCHEME = re.compile(r"^https?://")
+
+
+def mirrored_path(url: str) -> str | None:
+    """The copy's path (fragment kept) of a remote schema URL, or None when there is none."""
+    address = _SCHEME.sub("", url)
+    if address == url:
+        return None
+    for remote, local in MIRRORED:
+        if address.startswith(remote):
+            path = local + address[len(remote):]
+            if (SCHEMAS_DIR / path.partition("#")[0]).is_file():
+                return path
+    return None
+
+
+# --- the OpenAPI document ---------------------------------------------------------------
+
+def localise_refs(openapi: dict[str, Any], server_url: str) -> dict[str, Any]:
+    """A copy of ``openapi`` whose every ``$ref`` is local to the document or to this server."""
+    schemas_url = f"{server_url.rstrip('/')}{SCHEMAS_ROUTE}/"
+    document = _rewrite(copy.deepcopy(openapi), schemas_url)
+    drop_unreachable(document, schemas_url)
+    return document
+
+
+def _rewrite(node: Any, schemas_url: str) -> Any:
+    if isinstance(node, list):
+        return [_rewrite(item, schemas_url) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and not ref.startswith("#"):
+        inlined = INLINED.get(_SCHEME.sub("", ref))
+        if inlined is not None:
+            return copy.deepcopy(inlined)
+        path = mirrored_path(ref)
+        if path is not None:
+            return {**node, "$ref": schemas_url + path}
+    return {key: _rewrite(value, schemas_url) for key, value in node.items()}
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _unreachable(node: Any, schemas_url: str, removed: set[str]) -> str | None:
+    """The first reference in ``node`` that nothing here can answer, if any."""
+    for ref in _refs(node):
+        if ref.startswith("#"):
+            if ref in removed or any(ref.startswith(r + "/") for r in removed):
+                return ref
+        elif not ref.startswith(schemas_url):
+            return ref
+    return None
+
+
+def drop_unreachable(document: dict[str, Any], schemas_url: str) -> None:
+    """Remove components and paths that still need a schema with no local copy.
+
+    Dropping is the honest choice for references we cannot answer offline (OGC API
+    Tiles and EDR parameters, a process's own remote ``$ref``): the rest of the
+    document stays resolvable, and the server log names what went.
+    """
+    removed: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for kind, entries in document.get("components", {}).items():
+            for name in list(entries):
+                ref = _unreachable(entries[name], schemas_url, removed)
+                if ref is not None:
+                    LOGGER.warning("OpenAPI: dropped components/%s/%s: %s has no local copy",
+                                   kind, name, ref)
+                    del entries[name]
+                    removed.add(f"#/components/{kind}/{name}")
+                    changed = True
+    paths = document.get("paths", {})
+    for path in list(paths):
+        ref = _unreachable(paths[path], schemas_url, removed)
+        if ref is not None:
+            LOGGER.warning("OpenAPI: dropped path %s: %s has no local copy", path, ref)
+            del paths[path]
+
+
+# --- serving the copy -------------------------------------------------------------------
+
+# A vendored file's own references to schemas.opengis.net become relative paths inside
+# the copy, so they resolve against wherever the copy is served (or read from disk).
+_REMOTE_REF = re.compile(r"""(\$ref:\s*['"]?)(https?://[^\s'"]+)""")
+
+MEDIA_TYPES = {".yaml": "application/yaml", ".yml": "application/yaml",
+               ".xsd": "application/xml", ".json": "application/json", ".md": "text/markdown"}
+
+schemas_blueprint = Blueprint("gridgeo_schemas", __name__)
+
+
+@lru_cache(maxsize=256)
+def served_text(path: str) -> str:
+    """The text served for ``path`` (relative to the copy): remote ``$ref``s made relative."""
+    text = (SCHEMAS_DIR / path).read_text(encoding="utf-8")
+    folder = posixpath.dirname(path)
+
+    def relative(match: re.Match[str]) -> str:
+        target = mirrored_path(match[2])
+        if target is None:
+            return match[0]
+        file, hash_, fragment = target.partition("#")
+        return match[1] + posixpath.relpath(file, folder or ".") + hash_ + fragment
+
+    return _REMOTE_REF.sub(relative, text)
+
+
+@schemas_blueprint.get(f"{SCHEMAS_ROUTE}/<path:path>")
+def schema_file(path: str) -> Response:
+    """GET /schemas/{path}: one file of the OGC schemas copy."""
+    full = safe_join(str(SCHEMAS_DIR), path)
+    if full is None or not Path(full).is_file():
+        abort(404)
+    suffix = Path(full).suffix
+    response = Response(served_text(Path(full).relative_to(SCHEMAS_DIR).as_posix()),
+                        mimetype=MEDIA_TYPES.get(suffix, "text/plain"))
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

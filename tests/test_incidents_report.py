@@ -1,0 +1,73 @@
+"""The incident-report process (通报) on the demo town: its CSV against hand-written SQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import psycopg
+import requests
+
+
+def run_report(base_url: str, **inputs: str) -> requests.Response:
+    return requests.post(f"{base_url}/processes/incident-report/execution",
+                         json={"inputs": inputs}, timeout=60)
+
+
+def test_report_csv_matches_hand_written_sql(base_url: str,
+                                             conn: psycopg.Connection) -> None:
+    town = conn.execute("SELECT code FROM gridgeo.grids WHERE level = 'town'"
+                        " ORDER BY code LIMIT 1").fetchone()
+    assert town is not None
+    first = conn.execute("SELECT (min(reported_at) AT TIME ZONE 'Asia/Shanghai')::date"
+                         " FROM gridgeo.incidents").fetchone()
+    assert first is not None and first[0] is not None
+    start, end = first[0].isoformat(), (date.today() + timedelta(days=1)).isoformat()
+    response = run_report(base_url, start=start, end=end, area=town[0], format="csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    by_state = {r["key"]: int(r["value"]) for r in rows if r["section"] == "state"}
+    summary = {r["key"]: r["value"] for r in rows if r["section"] == "summary"}
+    in_town = ("FROM gridgeo.incidents i WHERE left(i.grid_code, 9) = %(town)s"
+               " AND i.reported_at >= %(start)s::date AND i.reported_at < %(end)s::date + 1")
+    params = {"town": town[0], "start": start, "end": end}
+    expected: dict[str, int] = dict(conn.execute(f"SELECT state, count(*) {in_town} GROUP BY state",
+                                 params).fetchall())
+    assert by_state == expected
+    closed = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE closed_at <= gridgeo.incident_deadline("
+        " accepted_at, colour)) FROM gridgeo.incidents i WHERE left(i.grid_code, 9) = %(town)s"
+        " AND closed_at >= %(start)s::date AND closed_at < %(end)s::date + 1", params).fetchone()
+    assert closed is not None
+    assert (int(summary["closed"]), int(summary["closed_on_time"])) == closed
+    overdue = conn.execute(
+        "SELECT count(*) FROM gridgeo.incidents i WHERE left(i.grid_code, 9) = %(town)s"
+        " AND state NOT IN ('closed', 'invalid', 'duplicate')"
+        " AND gridgeo.incident_deadline(accepted_at, colour) < now()", params).fetchone()
+    assert overdue is not None and int(summary["overdue_count"]) == overdue[0]
+    assert len([r for r in rows if r["section"] == "overdue"]) == overdue[0]
+
+
+def test_an_iso_week_counts_like_sql_in_every_section(base_url: str,
+                                                      conn: psycopg.Connection) -> None:
+    # The demo town's reference day is Friday 2026-11-20: ISO week 47, Monday 16 to Sunday 22.
+    response = run_report(base_url, week="2026-W47", format="csv")
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    summary = {r["key"]: r["value"] for r in rows if r["section"] == "summary"}
+    assert (summary["start"], summary["end"]) == ("2026-11-16", "2026-11-22")
+    week = ("FROM gridgeo.incidents WHERE reported_at >= '2026-11-16 00:00+08'"
+            " AND reported_at < '2026-11-23 00:00+08'")
+    for section, column in (("state", "state"), ("colour", "colour"),
+                            ("category", "category_code"), ("grid", "coalesce(grid_code, '-')")):
+        got = {r["key"]: int(r["value"]) for r in rows if r["section"] == section}
+        query = f"SELECT {column}, count(*) {week} GROUP BY 1"
+        expected: dict[str, int] = dict(conn.execute(query).fetchall())
+        assert got == expected, section
+    assert int(summary["reported"]) == sum(
+        int(r["value"]) for r in rows if r["section"] == "state") > 0
+    json_body = run_report(base_url, week="2026-W47").json()["value"]
+    assert json_body["by_state"] == {r["key"]: int(r["value"]) for r in rows
+                                     if r["section"] == "state"}
