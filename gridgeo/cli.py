@@ -155,5 +155,14 @@ def show_config() -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+def _register_plugin_commands() -> None:
+    from gridgeo.qgis_project import qgis_project_command
+
+    main.add_command(qgis_project_command)
+
+
+_register_plugin_commands()
+
+
 if __name__ == "__main__":
     sys.exit(main())

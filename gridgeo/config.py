@@ -81,8 +81,10 @@ def render_config(settings: Settings, pm: pluggy.PluginManager,
     from gridgeo.styles import style_links
 
     contributed: list[tuple[str, dict[str, Any]]] = [
-        (c.id, {**c.resource, "links": [*c.resource.get("links", []),
-                                        *style_links(settings.server_url, c.id, list(c.styles))]})
+        (c.id, {**c.resource, "links": [
+            *c.resource.get("links", []), *style_links(settings.server_url, c.id, list(c.styles)),
+            *(link for batch in pm.hook.gridgeo_collection_links(
+                collection_id=c.id, server_url=settings.server_url) for link in batch)]})
         for c in contributed_collections(pm)]
     contributed += [(p.id, process_resource(p)) for p in contributed_processes(pm)]
     for rid, resource in contributed:

@@ -6,7 +6,7 @@ every plugin's answer is collected.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -36,6 +36,15 @@ def gridgeo_migrations() -> list[Migration]:
 # ---------------------------------------------------------------------------
 # Serving: called when the effective pygeoapi configuration is rendered
 # ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_collection_links(collection_id: str, server_url: str) -> list[dict[str, Any]]:
+    """Return extra links for a collection's document (e.g. its vector tilesets).
+
+    Called when the configuration is rendered, once per collection; every plugin's
+    links are appended after the collection's own and its style links.
+    """
 
 
 @hookspec
