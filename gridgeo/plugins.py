@@ -14,6 +14,13 @@ ENTRY_POINT_GROUP = "gridgeo"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "gridgeo_plugins.core",
     "gridgeo_plugins.builtin_collections",
+    "gridgeo_plugins.maps",
+    "gridgeo_plugins.patrol",
+    "gridgeo_plugins.incidents",
+    "gridgeo_plugins.qr",
+    "gridgeo_plugins.scans",
+    "gridgeo_plugins.overlap",
+    "gridgeo_plugins.topology",
 )
 
 

@@ -5,6 +5,11 @@ set -euo pipefail
 packages=(
   postgresql postgresql-15-postgis-3 postgresql-15-pgrouting
   gdal-bin fonts-noto-cjk python3-venv
+  zbar-tools librsvg2-bin  # zbarimg and rsvg-convert: tests decode the QR codes gridgeo draws
+  # Tests of the maps plugin: the overview page in headless Chromium; styles and the QGIS
+  # project in headless QGIS (python3-qgis, ~170 packages, about a minute to install; it
+  # runs under Debian's /usr/bin/python3). Those tests skip when these are missing.
+  chromium python3-qgis
 )
 
 missing=()

@@ -1,0 +1,174 @@
+"""Writes a QGIS project that opens every gridgeo layer from a server, styled and grouped.
+
+The project is built from what the server itself publishes: its collection list (ids
+and titles) and each collection's QGIS style (the ``styles`` link, a QML document).
+Layers use QGIS's OGC API Features provider (``OAPIF``) with the server's URL, so the
+file works on any machine that reaches the server. Groups follow how the town thinks:
+事件 incidents, 现场对象 field objects, 路线 routes, 网格 grids (drawn in that order,
+points over lines over areas).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("事件", ("incidents",)),
+    ("现场对象", ("inspections", "mine_tunnels", "addresses", "greenhouses")),
+    ("路线", ("patrol_routes", "roads")),
+    ("网格", ("grids", "police_grids")),
+)
+OTHER_GROUP = "其他"
+QML_TYPE = "application/vnd.qgis.qml+xml"
+GEOMETRY = {"0": "Point", "1": "Line", "2": "Polygon"}
+_DEGREE = 'ANGLEUNIT["degree",0.0174532925199433]'
+_AXES = (f'CS[ellipsoidal,2],AXIS["geodetic latitude (Lat)",north,ORDER[1],{_DEGREE}],'
+         f'AXIS["geodetic longitude (Lon)",east,ORDER[2],{_DEGREE}]')
+CRS_4490 = ('GEOGCRS["China Geodetic Coordinate System 2000",DATUM["China 2000",'
+            'ELLIPSOID["CGCS2000",6378137,298.257222101,LENGTHUNIT["metre",1]]],'
+            f'PRIMEM["Greenwich",0,{_DEGREE}],{_AXES},ID["EPSG",4490]]')
+CRS_4326 = ('GEOGCRS["WGS 84",DATUM["World Geodetic System 1984",ELLIPSOID["WGS 84",'
+            '6378137,298.257223563,LENGTHUNIT["metre",1]]],'
+            f'PRIMEM["Greenwich",0,{_DEGREE}],{_AXES},ID["EPSG",4326]]')
+
+
+@dataclass(frozen=True)
+class ServedLayer:
+    """One collection as the server publishes it."""
+
+    id: str
+    title: str
+    qml: ET.Element | None  # the collection's QGIS style, if it has one
+
+    @property
+    def geometry(self) -> str:
+        code = self.qml.findtext("layerGeometryType") if self.qml is not None else None
+        return GEOMETRY.get(code or "", "Unknown geometry")
+
+
+def fetch(url: str, accept: str = "application/json") -> bytes:
+    request = urllib.request.Request(url, headers={"Accept": accept, "Accept-Language": "zh"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.read()  # type: ignore[no-any-return]
+
+
+def served_layers(server_url: str) -> list[ServedLayer]:
+    """Every collection of the server, with its title and QML style."""
+    body = json.loads(fetch(f"{server_url}/collections?f=json&lang=zh"))
+    layers = []
+    for collection in body["collections"]:
+        qml_links = [link["href"] for link in collection.get("links", [])
+                     if link.get("type") == QML_TYPE]
+        qml = ET.fromstring(fetch(qml_links[0], QML_TYPE)) if qml_links else None
+        layers.append(ServedLayer(collection["id"], collection.get("title", collection["id"]),
+                                  qml))
+    return layers
+
+
+def grouped(layers: list[ServedLayer]) -> list[tuple[str, list[ServedLayer]]]:
+    """Layers in the town's groups, in drawing order; unknown styled ones under 其他."""
+    by_id = {layer.id: layer for layer in layers}
+    groups = [(name, [by_id[i] for i in ids if i in by_id]) for name, ids in GROUPS]
+    known = {i for _, ids in GROUPS for i in ids}
+    others = [layer for layer in layers if layer.id not in known and layer.qml is not None]
+    if others:
+        groups.append((OTHER_GROUP, others))
+    return [(name, members) for name, members in groups if members]
+
+
+def spatialrefsys(parent: ET.Element, authid: str, wkt: str, description: str) -> None:
+    srs = ET.SubElement(parent, "spatialrefsys", nativeFormat="Wkt")
+    for tag, text in (("wkt", wkt), ("authid", authid), ("description", description),
+                      ("projectionacronym", "longlat"), ("geographicflag", "true")):
+        ET.SubElement(srs, tag).text = text
+
+
+def oapif_source(server_url: str, collection_id: str) -> str:
+    return (f"pagingEnabled='true' preferCoordinatesForWfsT11='false' "
+            f"restrictToRequestBBOX='1' typename='{collection_id}' url='{server_url}'")
+
+
+def map_layer(parent: ET.Element, layer: ServedLayer, layer_id: str, server_url: str) -> None:
+    element = ET.SubElement(parent, "maplayer", type="vector", geometry=layer.geometry,
+                            labelsEnabled="0", autoRefreshEnabled="0", refreshOnNotifyEnabled="0")
+    ET.SubElement(element, "id").text = layer_id
+    ET.SubElement(element, "datasource").text = oapif_source(server_url, layer.id)
+    ET.SubElement(element, "layername").text = layer.title
+    spatialrefsys(ET.SubElement(element, "srs"), "EPSG:4326", CRS_4326, "WGS 84")
+    ET.SubElement(element, "provider", encoding="UTF-8").text = "OAPIF"
+    if layer.qml is not None:
+        element.set("labelsEnabled", layer.qml.get("labelsEnabled", "0"))
+        for child in layer.qml:
+            if child.tag != "layerGeometryType":
+                element.append(child)
+
+
+def build_project(server_url: str, layers: list[ServedLayer],
+                  title: str = "网格化治理 gridgeo") -> ET.ElementTree:
+    """The project document: layer tree (groups), layers, CRS CGCS2000."""
+    server_url = server_url.rstrip("/")
+    root = ET.Element("qgis", projectname=title, version="3.22.16")
+    ET.SubElement(root, "title").text = title
+    spatialrefsys(ET.SubElement(root, "projectCrs"), "EPSG:4490", CRS_4490, "China Geodetic "
+                  "Coordinate System 2000")
+    properties = ET.SubElement(ET.SubElement(root, "properties"), "SpatialRefSys")
+    ET.SubElement(properties, "ProjectionsEnabled", type="int").text = "1"  # read projectCrs
+    tree = ET.SubElement(root, "layer-tree-group")
+    ET.SubElement(tree, "customproperties")
+    project_layers = ET.SubElement(root, "projectlayers")
+    order = ET.SubElement(root, "layerorder")
+    for group_name, members in grouped(layers):
+        group = ET.SubElement(tree, "layer-tree-group", name=group_name, checked="Qt::Checked",
+                              expanded="1")
+        ET.SubElement(group, "customproperties")
+        for layer in members:
+            layer_id = f"{layer.id}_{uuid.uuid5(uuid.NAMESPACE_URL, server_url + layer.id).hex}"
+            ET.SubElement(group, "layer-tree-layer", id=layer_id, name=layer.title,
+                          providerKey="OAPIF", source=oapif_source(server_url, layer.id),
+                          checked="Qt::Checked", expanded="1")
+            map_layer(project_layers, layer, layer_id, server_url)
+            ET.SubElement(order, "layer", id=layer_id)
+    ET.indent(root, space=" ")
+    return ET.ElementTree(root)
+
+
+def write_project(server_url: str, path: Path) -> Path:
+    """Write ``path`` (.qgs as XML, .qgz as QGIS's zipped form) for the server's layers."""
+    document = build_project(server_url, served_layers(server_url.rstrip("/")))
+    root = document.getroot()
+    assert root is not None
+    xml = (b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+           + ET.tostring(root, encoding="utf-8"))
+    if path.suffix == ".qgz":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"{path.stem}.qgs", xml)
+    else:
+        path.write_bytes(xml)
+    return path
+
+
+@click.command("qgis-project")
+@click.option("--url", "server_url", default=None,
+              help="Server URL the layers load from (default: GRIDGEO_PUBLIC_URL or host:port).")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path),
+                default=Path("gridgeo.qgz"))
+def qgis_project_command(server_url: str | None, output: Path) -> None:
+    """Write a QGIS project (.qgz or .qgs) with every layer of a running server, styled."""
+    from gridgeo.settings import get_settings
+
+    if output.suffix not in (".qgz", ".qgs"):
+        raise click.BadParameter("the project file ends in .qgz or .qgs", param_hint="OUTPUT")
+    url = server_url or get_settings().server_url
+    try:
+        write_project(url, output)
+    except OSError as exc:
+        raise click.ClickException(f"could not read the collections of {url}: {exc}") from exc
+    click.echo(f"gridgeo: wrote {output} (layers from {url})", err=True)

@@ -1,0 +1,26 @@
+"""Maps: vector tiles for the large collections and the town's overview page."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from gridgeo import hookimpl
+
+
+@hookimpl
+def gridgeo_blueprints() -> list[Blueprint]:
+    from gridgeo_plugins.maps.overview import overview_blueprint
+    from gridgeo_plugins.maps.routes import tiles_blueprint
+
+    return [tiles_blueprint(), overview_blueprint()]
+
+
+@hookimpl
+def gridgeo_collection_links(collection_id: str, server_url: str) -> list[dict[str, str]]:
+    from gridgeo_plugins.maps.tiles import LAYERS
+
+    if collection_id not in LAYERS:
+        return []
+    return [{"rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "title": "Vector tilesets (MVT)",
+             "href": f"{server_url}/collections/{collection_id}/tiles"}]

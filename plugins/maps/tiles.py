@@ -1,0 +1,134 @@
+"""Mapbox vector tiles (OGC API - Tiles, WebMercatorQuad) built in PostGIS.
+
+pygeoapi's MVT-postgresql provider transforms with a text CRS, which made one z12 tile
+take 15-20 s; here every transform uses integer SRIDs: the tile envelope is built in
+3857 and transformed to 4490 once, so the GiST index on ``geom`` filters, and only
+the matching rows are simplified (tolerance: one tile pixel,
+below what ST_AsMVTGeom's snapping keeps anyway) and
+transformed to 3857 for ``ST_AsMVTGeom``. Only the non-personal columns listed here
+are ever selected, whatever the caller may see elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from psycopg import sql
+
+WEB_MERCATOR_HALF = 20037508.342789244
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 18
+TMS_ID = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    """One collection served as a tile layer: which rows at which zoom, which columns."""
+
+    collection: str
+    view: str
+    columns: tuple[str, ...]  # non-personal columns of the view, put in each feature
+    polygonal: bool = False  # simplify lines and polygons; points are left alone
+    min_zoom: int = 0
+    # (minimum zoom, SQL condition) in ascending zoom: rows shown from that zoom on.
+    zoom_filters: tuple[tuple[int, str], ...] = ()
+    max_age: int = 300  # Cache-Control max-age in seconds
+
+
+LAYERS: dict[str, TileLayer] = {layer.collection: layer for layer in (
+    TileLayer("grids", "grids_view",
+              ("id", "code", "name", "level", "kind", "dedicated_type", "parent_code",
+               "village_code", "difficulty", "households", "population"),
+              polygonal=True,
+              zoom_filters=((0, "level = 'town'"), (8, "level = 'area'"),
+                            (10, "level = 'village'"), (12, "level = 'unit'"),
+                            (14, "level = 'micro'")),
+              max_age=3600),
+    TileLayer("addresses", "addresses_view",
+              ("id", "address_code", "full_address", "village", "road", "house_number",
+               "grid_code"), min_zoom=13, max_age=3600),
+    TileLayer("roads", "roads_view", ("id", "name", "road_class", "oneway"), polygonal=True,
+              zoom_filters=((0, "road_class = 'county'"), (9, "road_class = 'township'"),
+                            (11, "road_class = 'village'"),
+                            (13, "road_class IN ('track', 'path')")),
+              max_age=3600),
+    TileLayer("incidents", "incidents_view",
+              ("id", "case_no", "category_code", "category_name", "title", "colour", "state",
+               "overdue", "closed_on_time", "grid_code"), min_zoom=8, max_age=60),
+    TileLayer("greenhouses", "greenhouses_view",
+              ("id", "gh_no", "use", "status", "built_year", "area_m2", "grid_code"),
+              polygonal=True, min_zoom=12, max_age=600),
+)}
+
+
+def tile_in_range(z: int, x: int, y: int) -> bool:
+    return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
+
+
+def pixel_size_degrees(z: int) -> float:
+    """One tile pixel at zoom z in degrees of latitude (a little more in longitude)."""
+    return (2 * WEB_MERCATOR_HALF / 2**z / EXTENT) / 111_320
+
+
+def zoom_condition(layer: TileLayer, z: int) -> sql.Composable:
+    shown = [cond for zoom, cond in layer.zoom_filters if zoom <= z]
+    if not shown:
+        return sql.SQL("true")
+    return sql.SQL("(") + sql.SQL(" OR ").join(sql.SQL(c) for c in shown) + sql.SQL(")")
+
+
+def tile_query(layer: TileLayer, z: int) -> sql.Composed:
+    """The statement for one tile; parameters: z, x, y, margin, tolerance."""
+    geom = sql.SQL("t.geom")
+    if layer.polygonal:
+        geom = sql.SQL("ST_Simplify(t.geom, %(tolerance)s, true)")
+    columns = sql.SQL(", ").join(sql.SQL("t.") + sql.Identifier(c) for c in layer.columns)
+    return sql.SQL("""
+WITH bounds AS (
+    SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
+           ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), 4490)
+               AS filter
+), rows AS (
+    SELECT {columns},
+           ST_AsMVTGeom(ST_Transform({geom}, 3857), b.tile, {extent}, {buffer}, true) AS mvt_geom
+      FROM gridgeo.{view} t, bounds b
+     WHERE t.geom && b.filter AND {zoom}
+)
+SELECT ST_AsMVT(rows.*, {name}, {extent}, 'mvt_geom', 'id') FROM rows
+ WHERE mvt_geom IS NOT NULL""").format(
+        columns=columns, geom=geom, extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER),
+        view=sql.Identifier(layer.view), zoom=zoom_condition(layer, z),
+        name=sql.Literal(layer.collection))
+
+
+def tile_params(z: int, x: int, y: int) -> dict[str, float | int]:
+    return {"z": z, "x": x, "y": y, "margin": BUFFER / EXTENT,
+            "tolerance": pixel_size_degrees(z)}
+
+
+def render_tile(conn: object, layer: TileLayer, z: int, x: int, y: int) -> bytes:
+    """The MVT bytes of one tile (empty for a tile with no features or below min_zoom)."""
+    if z < layer.min_zoom:
+        return b""
+    row = conn.execute(tile_query(layer, z), tile_params(z, x, y)).fetchone()  # type: ignore[attr-defined]
+    return bytes(row[0]) if row and row[0] else b""
+
+
+def etag(body: bytes) -> str:
+    """A strong validator of the tile's bytes (unquoted)."""
+    return hashlib.blake2b(body, digest_size=12).hexdigest()
+
+
+def tile_bounds_lonlat(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """West, south, east, north of a WebMercatorQuad tile in degrees."""
+    def lon(i: int) -> float:
+        return i / 2**z * 360.0 - 180.0
+
+    def lat(j: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * j / 2**z))))
+
+    return lon(x), lat(y + 1), lon(x + 1), lat(y)

@@ -1,0 +1,9 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">
+<renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="0" forceraster="0">
+<rules key="root"><rule key="r0" symbol="0" label="门牌地址" scalemaxdenom="20000" scalemindenom="0"/></rules>
+<symbols><symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="SimpleMarker" enabled="1" locked="0" pass="0"><Option type="Map"><Option type="QString" name="name" value="circle"/><Option type="QString" name="color" value="106,81,163,255"/><Option type="QString" name="outline_color" value="255,255,255,255"/><Option type="QString" name="outline_width" value="0.2"/><Option type="QString" name="outline_width_unit" value="MM"/><Option type="QString" name="outline_style" value="solid"/><Option type="QString" name="size" value="1.6"/><Option type="QString" name="size_unit" value="MM"/></Option></layer></symbol></symbols>
+</renderer-v2>
+<labeling type="simple"><settings calloutType="simple"><text-style fieldName="house_number" isExpression="0" fontFamily="Noto Sans CJK SC" fontSize="9" fontSizeUnit="Point" textColor="33,33,33,255" textOpacity="1" fontWeight="50" fontItalic="0" namedStyle="Regular" multilineHeight="1"><text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="1" bufferJoinStyle="128"/></text-style><text-format wrapChar="" autoWrapLength="0" multilineAlign="3" plussign="0"/><placement placement="6" dist="1" distUnits="MM" priority="5" offsetType="0" quadOffset="4"/><rendering scaleVisibility="1" scaleMin="1" scaleMax="5000" obstacle="1" displayAll="0" upsidedown="0" labelPerPart="0" mergeLines="1" limitNumLabels="0" maxNumLabels="2000" fontMinPixelSize="3" fontMaxPixelSize="10000" fontLimitPixelSize="0" drawLabels="1"/></settings></labeling>
+<layerGeometryType>0</layerGeometryType>
+</qgis>
