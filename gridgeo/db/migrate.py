@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from graphlib import CycleError, TopologicalSorter
 
@@ -66,8 +67,13 @@ def order_migrations(migrations: Iterable[Migration]) -> list[Migration]:
         raise MigrationError(f"migrations depend on each other in a cycle: {exc.args[1]}") from exc
 
 
+_COMMENT = re.compile(r"--[^\n]*")
+
+
 def checksum(migration: Migration) -> str:
-    return hashlib.sha256(migration.sql.encode()).hexdigest()[:16]
+    """A hash of the statements: mending a comment does not count as editing a migration."""
+    statements = " ".join(_COMMENT.sub("", migration.sql).split())
+    return hashlib.sha256(statements.encode()).hexdigest()[:16]
 
 
 def apply_migrations(conn: psycopg.Connection, migrations: Iterable[Migration],

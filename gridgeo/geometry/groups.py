@@ -30,3 +30,10 @@ def group_argmax(keys: NDArray[np.intp], values: NDArray[np.float64],
     first = np.ones(len(order), dtype=bool)
     first[1:] = keys[order][1:] != keys[order][:-1]
     return order[first]  # type: ignore[no-any-return]
+
+
+def group_members(keys: NDArray[np.intp], size: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """``order`` and ``starts`` such that the rows of key k are ``order[starts[k]:starts[k+1]]``."""
+    order = np.argsort(keys, kind="stable").astype(np.intp)
+    starts = np.searchsorted(keys[order], np.arange(size + 1)).astype(np.intp)
+    return order, starts

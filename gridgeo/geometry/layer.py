@@ -50,7 +50,7 @@ def layer_from_geoms(codes: list[str], geoms: list[Any] | NDArray[np.object_], s
                  {k: np.asarray(v, dtype=object) for k, v in attributes.items()})
 
 
-def read_layer(conn: psycopg.Connection, query: sql.Composable, params: dict[str, Any],
+def read_layer(conn: psycopg.Connection, query: sql.Composed | sql.SQL, params: dict[str, Any],
                srid: int, columns: tuple[str, ...] = ()) -> Layer:
     """Run ``query`` and return its rows as a layer.
 

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from gridgeo.geometry.crs import STORAGE_SRID, transform
 from gridgeo.geometry.layer import Layer
+from gridgeo.geometry.polygonal import as_multipolygons
 
 # Centre of the demo town (112.3°E 34.1°N) in EPSG:4546, the Gauss–Krüger zone 111°E.
 CENTRE_4546 = (619_950.0, 3_774_400.0)
@@ -148,15 +149,6 @@ def _police_grids(n: int, bounds: tuple[float, float, float, float], rng: np.ran
     codes = np.array([f"{st}{r:03d}" for st, r in zip(stations, rank, strict=True)], dtype=object)
     names = np.array([f"警格{c[-5:]}" for c in codes], dtype=object)
     return Layer(srid, codes, cells, {"station_code": stations, "name": names})
-
-
-def as_multipolygons(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Polygons wrapped as one-part MultiPolygons (the tables' column type)."""
-    out = np.array(geoms, dtype=object)
-    single = shapely.get_type_id(out) == shapely.GeometryType.POLYGON
-    if single.any():
-        out[single] = shapely.multipolygons(out[single][:, np.newaxis])
-    return out
 
 
 def storage_ewkb(geoms: NDArray[np.object_], srid: int) -> NDArray[np.object_]:

@@ -6,7 +6,7 @@ CREATE TABLE gridgeo.deployment (
     value text NOT NULL
 );
 -- The metric CRS for areas and lengths: the CGCS2000 3-degree Gauss-Krueger zone
--- whose central meridian is nearest the data (EPSG:4546 has its central meridian at 112 E).
+-- whose central meridian is nearest the data (EPSG:4546, central meridian 111 E, for the demo town at 112.3 E).
 INSERT INTO gridgeo.deployment (key, value) VALUES
     ('metric_srid', '4546'),
     ('county_code', '410399');

@@ -1,0 +1,44 @@
+"""Turning failures into the sentence a process client sees, never a raw error text.
+
+pygeoapi answers a failed synchronous execution with 400 and the text of the
+exception; so every exception leaving a gridgeo process is a ProcessorExecuteError
+whose message was written for the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from pygeoapi.process.base import ProcessorExecuteError
+
+LOGGER = logging.getLogger(__name__)
+
+
+class InputError(ValueError):
+    """An input the client must fix; the message is shown to the client as is."""
+
+
+@contextmanager
+def process_errors(process_id: str) -> Iterator[None]:
+    """Client-facing sentences for bad input, database trouble and unexpected failures."""
+    try:
+        yield
+    except ProcessorExecuteError:
+        raise
+    except InputError as exc:
+        raise ProcessorExecuteError(user_msg=str(exc)) from exc
+    except psycopg.errors.QueryCanceled as exc:
+        LOGGER.error("%s: query cancelled: %s", process_id, exc)
+        raise ProcessorExecuteError(user_msg="The computation took too long and was cancelled; "
+                                    "narrow the selection and try again.") from exc
+    except psycopg.OperationalError as exc:
+        LOGGER.error("%s: database unavailable: %s", process_id, exc)
+        raise ProcessorExecuteError(user_msg="The database is not reachable; "
+                                    "try again shortly.") from exc
+    except Exception as exc:
+        LOGGER.exception("%s failed", process_id)
+        raise ProcessorExecuteError(user_msg=f"The {process_id} process failed on the server; "
+                                    "the details are in the server log.") from exc
