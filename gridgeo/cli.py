@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -121,6 +123,30 @@ def serve(background: bool) -> None:
   OpenAPI          {url}/openapi
   In QGIS: Layer > Add Layer > Add WFS / OGC API - Features Layer, URL {url}
 """)
+
+
+@main.command()
+def worker() -> None:
+    """Run queued process jobs until stopped (`gridgeo serve` starts these for you)."""
+    import logging
+    import threading
+
+    from pygeoapi.util import yaml_load
+
+    from gridgeo.db.cluster import database_url
+    from gridgeo.jobs.worker import install_signal_handlers, run_worker
+    from gridgeo.runtime import prepare_runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    settings = get_settings()
+    # `gridgeo serve` hands its rendered configuration over; alone, render our own.
+    rendered = os.environ.get("PYGEOAPI_CONFIG")
+    config_path = Path(rendered) if rendered else prepare_runtime(settings)[0]
+    with config_path.open(encoding="utf-8") as fh:
+        config = yaml_load(fh)
+    stop_event = threading.Event()
+    install_signal_handlers(stop_event)
+    run_worker(config, database_url(settings), stop_event)
 
 
 @main.command()

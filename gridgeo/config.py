@@ -76,6 +76,9 @@ def render_config(settings: Settings, pm: pluggy.PluginManager,
                                         "static": str(PACKAGE_DIR / "static")})
     if (PACKAGE_DIR / "locale").is_dir():
         server.setdefault("locale_dir", str(PACKAGE_DIR / "locale"))
+    # Jobs live in PostgreSQL and async ones run in `gridgeo worker` processes.
+    server.setdefault("manager", {"name": "gridgeo.jobs.manager.JobManager",
+                                  "connection": None, "output_dir": None})
     overrides: dict[str, Any] = config.get("resources") or {}
     resources: dict[str, Any] = {}
     from gridgeo.styles import style_links

@@ -44,13 +44,37 @@ def gunicorn_command(settings: Settings, background: bool) -> list[str]:
     return cmd
 
 
+def worker_pid_file(settings: Settings, n: int) -> Path:
+    return settings.home / f"worker-{n}.pid"
+
+
+def start_workers(settings: Settings) -> None:
+    """Job workers as detached processes; each finishes its job before it stops."""
+    log = log_file(settings).with_name("worker.log").open("ab")
+    for n in range(settings.job_workers):
+        proc = subprocess.Popen([sys.executable, "-m", "gridgeo.cli", "worker"], stdout=log,
+                                stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        worker_pid_file(settings, n).write_text(str(proc.pid))
+
+
+def stop_workers(settings: Settings) -> None:
+    for path in settings.home.glob("worker-*.pid"):
+        _terminate(int(path.read_text().strip()), wait_seconds=30)
+        path.unlink(missing_ok=True)
+
+
 def start(settings: Settings, background: bool) -> None:
-    """Serve; in the background, return once the landing page answers."""
+    """Serve with job workers; in the background, return once the landing page answers."""
     stop(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
+    start_workers(settings)
     cmd = gunicorn_command(settings, background)
     if not background:
-        os.execv(cmd[0], cmd)
+        try:
+            subprocess.run(cmd, check=False)
+        finally:
+            stop_workers(settings)
+        return
     subprocess.run(cmd, check=True)
     url = f"http://{settings.host}:{settings.port}/?f=json"
     deadline = time.monotonic() + 60
@@ -64,16 +88,23 @@ def start(settings: Settings, background: bool) -> None:
     raise ServerError(f"the server did not answer within 60 s; see {log_file(settings)}")
 
 
-def stop(settings: Settings) -> bool:
-    """Stop a server started by ``start``; True when one was running."""
-    pid = running_pid(settings)
-    if pid is None:
+def _terminate(pid: int, wait_seconds: float) -> bool:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
         return False
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(150):
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
         time.sleep(0.1)
-    raise ServerError(f"server process {pid} did not stop")
+    raise ServerError(f"process {pid} did not stop within {wait_seconds:.0f} s")
+
+
+def stop(settings: Settings) -> bool:
+    """Stop a server and its workers started by ``start``; True when a server was running."""
+    stop_workers(settings)
+    pid = running_pid(settings)
+    return pid is not None and _terminate(pid, wait_seconds=15)

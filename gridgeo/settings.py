@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 2
+    job_workers: int = Field(1, description="processes that run async process jobs")
     public_url: str | None = Field(None, description="URL clients reach; defaults to host:port")
     config_file: Path = PROJECT_ROOT / "pygeoapi-config.yml"
     dem_path: Path | None = Field(None, description="DEM GeoTIFF; defaults to home/data/dem.tif")
@@ -31,6 +32,23 @@ class Settings(BaseSettings):
         default_factory=dict, description='API keys for machine clients: {"<key>": "<role>"}')
     pool_max_size: int = 8
     statement_timeout_ms: int = 30_000
+    # Bearer JWTs (e.g. from Keycloak): verified against this issuer, audience and key set.
+    jwt_issuer: str | None = Field(None, description="the token issuer (iss) to accept")
+    jwt_audience: str | None = Field(None, description="the audience (aud) tokens must name")
+    jwt_jwks_url: str | None = Field(None, description="the issuer's JWKS URL")
+    jwt_jwks_file: Path | None = Field(None, description="a JWKS file (offline deployments)")
+    jwt_roles_claim: str = Field(
+        "roles", description="dotted claim path of the roles, e.g. realm_access.roles")
+    jwt_staff_no_claim: str = Field(
+        "staff_no", description="claim with the staff number; the subject when absent")
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    jwt_leeway_s: int = 30
+    max_body_bytes: int = Field(5 * 1024 * 1024, description="largest request body accepted")
+    max_offset: int = Field(1_000_000, description="largest offset an items request may ask")
+
+    @property
+    def jwt_enabled(self) -> bool:
+        return bool(self.jwt_issuer and (self.jwt_jwks_url or self.jwt_jwks_file))
 
     @property
     def data_dir(self) -> Path:

@@ -23,3 +23,10 @@ def step(progress: Progress, start: float, end: float, message: str) -> Callable
         progress(start + (end - start) * min(max(fraction, 0.0), 1.0), message)
 
     return report
+
+
+def job_progress(fraction: float, message: str) -> None:
+    """Reports to the process job running this computation (nothing outside a job)."""
+    from gridgeo.jobs import report_progress
+
+    report_progress(100 * fraction, message)

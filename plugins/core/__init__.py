@@ -1,4 +1,4 @@
-"""Core schema: deployment settings, departments and staff shared by every collection."""
+"""Core schema: deployment settings, departments, staff, and the process jobs queue."""
 
 from __future__ import annotations
 
@@ -11,4 +11,6 @@ from gridgeo.contributions import Migration
 
 @hookimpl
 def gridgeo_migrations() -> list[Migration]:
-    return list(load_migrations("core", Path(__file__).parent / "schema"))
+    here = Path(__file__).parent
+    return [*load_migrations("core", here / "schema"),
+            *load_migrations("jobs", here / "jobs_schema")]

@@ -6,6 +6,8 @@ from typing import Any
 
 from pygeoapi.process.base import BaseProcessor
 
+from gridgeo.geometry.progress import job_progress
+
 from .errors import process_errors
 from .inputs import parse_overlap_request
 from .run import overlap_outputs, run_overlap
@@ -32,7 +34,7 @@ PROCESS_METADATA: dict[str, Any] = {
               "the crosswalk (collection grid_police_crosswalk) for the grids computed.",
         "zh": "在米制坐标系中叠加网格与警格：相交部分及面积占比、每个网格的主责警格与民警、"
               "被分割的网格、碎片、未覆盖与重复覆盖的区域；并写入网格警格对照表。"},
-    "jobControlOptions": ["sync-execute"],
+    "jobControlOptions": ["sync-execute", "async-execute"],
     "keywords": ["police grid", "警格", "警网融合", "overlap", "crosswalk"],
     "links": [],
     "inputs": {
@@ -90,4 +92,4 @@ class PoliceGridOverlapProcessor(BaseProcessor):
     def execute(self, data: dict[str, Any], outputs: Any = None) -> tuple[str, Any]:
         with process_errors(PROCESS_ID):
             request = parse_overlap_request(data, outputs)
-            return overlap_outputs(run_overlap(request), request)
+            return overlap_outputs(run_overlap(request, job_progress), request)

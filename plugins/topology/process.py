@@ -9,7 +9,7 @@ from pygeoapi.process.base import BaseProcessor
 
 from gridgeo.db.pool import connection
 from gridgeo.geometry.layer import metric_srid
-from gridgeo.geometry.progress import Progress, no_progress, step
+from gridgeo.geometry.progress import Progress, job_progress, no_progress, step
 
 from .compute import TopologyResult, check_topology
 from .inputs import TopologyRequest, parse_topology_request
@@ -32,7 +32,7 @@ PROCESS_METADATA: dict[str, Any] = {
         "zh": "检查网格是否不留空白、不交叉重叠、全覆盖：同级基础网格间的空隙与重叠、"
               "子网格是否恰好覆盖上级网格、无效几何、编码与上级是否一致；专属网格只检查几何"
               "有效性及是否位于所属村（社区）内。每个问题给出位置、面积、涉及网格和修改建议。"},
-    "jobControlOptions": ["sync-execute"],
+    "jobControlOptions": ["sync-execute", "async-execute"],
     "keywords": ["topology", "网格", "coverage", "gaps", "overlaps"],
     "links": [],
     "inputs": {
@@ -82,5 +82,5 @@ class GridTopologyProcessor(BaseProcessor):
     def execute(self, data: dict[str, Any], outputs: Any = None) -> tuple[str, Any]:
         with process_errors(PROCESS_ID):
             request = parse_topology_request(data)
-            result = run_topology(request)
+            result = run_topology(request, job_progress)
             return "application/json", problems_collection(result, request.max_problems)

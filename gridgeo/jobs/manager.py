@@ -1,0 +1,121 @@
+"""gridgeo's pygeoapi process manager: jobs in PostgreSQL, async jobs run by workers.
+
+pygeoapi 0.21's own managers run async jobs as threads inside the web worker (lost
+on restart, no cap) and report fixed progress values. Here an async job is queued in
+``gridgeo.jobs`` and a ``gridgeo worker`` process runs it, writing real progress.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pygeoapi.process.base import (
+    BaseProcessor,
+    JobNotFoundError,
+    JobResultNotFoundError,
+    ProcessorGenericError,
+)
+from pygeoapi.process.manager.base import BaseManager
+from pygeoapi.util import JobStatus
+
+from gridgeo.identity import current_identity
+from gridgeo.jobs import reset_reporter, set_reporter, store
+
+LOGGER = logging.getLogger(__name__)
+JSON_TYPES = (None, "application/json", "application/geo+json")
+
+
+def run_processor(processor: BaseProcessor, job_id: str, data: dict[str, Any],
+                  requested_outputs: Any) -> tuple[str, Any, JobStatus]:
+    """Execute with progress reporting; the result or the failure is stored on the job."""
+    token = set_reporter(store.ThrottledReporter(job_id))
+    try:
+        extra = {"outputs": requested_outputs} if processor.supports_outputs else {}
+        mimetype, outputs = processor.execute(data, **extra)
+        store.store_result(job_id, mimetype, outputs)
+        return mimetype, outputs, JobStatus.successful
+    except ProcessorGenericError as exc:
+        message = exc.message
+    except Exception:
+        LOGGER.exception("job %s failed", job_id)
+        message = f"the process failed on the server (job {job_id}); see the server log"
+    finally:
+        reset_reporter(token)
+    store.update_job(job_id, status="failed", message=message,
+                     finished=datetime.now().astimezone())
+    return "application/json", {"type": "InvalidParameterValue",
+                                "code": "InvalidParameterValue",
+                                "description": message}, JobStatus.failed
+
+
+class JobManager(BaseManager):
+    """Process manager storing every job in ``gridgeo.jobs``."""
+
+    def __init__(self, manager_def: dict[str, Any]):
+        super().__init__(manager_def)
+        self.is_async = True
+        self.output_dir = None  # results live in the jobs table, not in files
+
+    def get_jobs(self, status: JobStatus | None = None, limit: int | None = None,
+                 offset: int | None = None) -> dict[str, Any]:
+        rows, total = store.list_jobs(limit, offset)
+        return {"jobs": [store.job_document(r) for r in rows], "numberMatched": total}
+
+    def add_job(self, job_metadata: dict[str, Any]) -> str:
+        identity = current_identity()
+        store.insert_job(job_metadata["identifier"], job_metadata["process_id"],
+                         job_metadata["status"], job_metadata.get("message", ""),
+                         {"subject": identity.subject, "roles": sorted(identity.roles)})
+        return str(job_metadata["identifier"])
+
+    def update_job(self, job_id: str, update_dict: dict[str, Any]) -> bool:
+        allowed = {k: v for k, v in update_dict.items()
+                   if k in ("status", "message", "progress", "finished", "mimetype")}
+        return store.update_job(job_id, **allowed) if allowed else True
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        row = store.get_job(job_id)
+        if row is None:
+            raise JobNotFoundError()
+        return store.job_document(row)
+
+    def get_job_result(self, job_id: str) -> tuple[str | None, Any]:
+        row = store.get_job(job_id)
+        if row is None:
+            raise JobNotFoundError()
+        if row["status"] != "successful" or row["result"] is None:
+            raise JobResultNotFoundError()
+        body = bytes(row["result"])
+        if row["mimetype"] in JSON_TYPES:
+            return row["mimetype"], orjson.loads(body)
+        return row["mimetype"], body
+
+    def delete_job(self, job_id: str) -> bool:
+        if not store.delete_job(job_id):
+            raise JobNotFoundError()
+        return True
+
+    def _execute_handler_async(self, p: BaseProcessor, job_id: str, data_dict: dict[str, Any],
+                               requested_outputs: Any = None, subscriber: Any = None,
+                               requested_response: Any = None) -> tuple[str, None, JobStatus]:
+        identity = current_identity()
+        store.update_job(job_id, queued=True, inputs=store.Jsonb(data_dict),
+                         requested_outputs=store.Jsonb(requested_outputs),
+                         requested_response=requested_response,
+                         identity=store.Jsonb({"subject": identity.subject,
+                                               "roles": sorted(identity.roles)}),
+                         message="Job queued for a worker")
+        store.notify()
+        return "application/json", None, JobStatus.accepted
+
+    def _execute_handler_sync(self, p: BaseProcessor, job_id: str, data_dict: dict[str, Any],
+                              requested_outputs: Any = None, subscriber: Any = None,
+                              requested_response: Any = None) -> tuple[str, Any, JobStatus]:
+        store.update_job(job_id, status="running", started=datetime.now().astimezone())
+        mimetype, outputs, status = run_processor(p, job_id, data_dict, requested_outputs)
+        if status == JobStatus.successful and requested_response == "document":
+            outputs = {"outputs": [outputs]}
+        return mimetype, outputs, status
