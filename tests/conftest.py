@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,15 +21,50 @@ TEST_DB = f"gridgeo_test_{os.getpid()}"
 DEMO_SEED = 42
 EDITOR_KEY = "test-editor-key-4f1c"
 EDITOR = {"Authorization": f"Bearer {EDITOR_KEY}"}
+# More machine clients, one per role (tests/test_security*.py).
+ROLE_KEYS = {"test-viewer-key-9a2e": "viewer", "test-admin-key-3b7d": "admin"}
+# Bearer JWTs: the server trusts this issuer's key set, read from a JWKS file (no network).
+JWT_ISSUER = "https://id.gridgeo.test/realms/town"
+JWT_AUDIENCE = "gridgeo"
+JWT_KID = "test-es256"
+
+
+@functools.cache
+def jwt_private_key() -> Any:
+    """An EC P-256 key made for this test session; its public half is the server's JWKS."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@functools.cache
+def jwks_file() -> Path:
+    import json
+    import tempfile
+
+    from jwt.algorithms import ECAlgorithm
+
+    jwk = ECAlgorithm.to_jwk(jwt_private_key().public_key(), as_dict=True)
+    jwk.update(kid=JWT_KID, use="sig", alg="ES256")
+    path = Path(tempfile.mkdtemp(prefix="gridgeo-jwks-")) / "jwks.json"
+    path.write_text(json.dumps({"keys": [jwk]}))
+    return path
+
+
+@functools.cache
+def _admin_base() -> tuple[str | None, Any]:
+    """Read once, before the demo fixture points GRIDGEO_DATABASE_URL at the test database."""
+    settings = get_settings()
+    return settings.database_url, None if settings.database_url else cluster_from(settings)
 
 
 def _admin_url(dbname: str) -> str:
     """A connection that may create databases: the private cluster's superuser, or the
     configured URL's own role (it needs CREATEDB) pointed at another database."""
-    settings = get_settings()
-    if settings.database_url:
-        return psycopg.conninfo.make_conninfo(settings.database_url, dbname=dbname)
-    return cluster_from(settings).admin_url(dbname)
+    url, cluster = _admin_base()
+    if url:
+        return psycopg.conninfo.make_conninfo(url, dbname=dbname)
+    return cluster.admin_url(dbname)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +123,10 @@ def server_env(database_url: str, home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYGEOAPI_")}
     env.update(GRIDGEO_DATABASE_URL=database_url, GRIDGEO_HOME=str(home),
                GRIDGEO_PORT=str(port), GRIDGEO_DEM_PATH=str(get_settings().dem),
-               GRIDGEO_API_KEYS=f'{{"{EDITOR_KEY}": "gis_editor"}}')
+               GRIDGEO_API_KEYS=json.dumps({EDITOR_KEY: "gis_editor", **ROLE_KEYS}),
+               GRIDGEO_JWT_ISSUER=JWT_ISSUER, GRIDGEO_JWT_AUDIENCE=JWT_AUDIENCE,
+               GRIDGEO_JWT_JWKS_FILE=str(jwks_file()),
+               GRIDGEO_JWT_ROLES_CLAIM="realm_access.roles")
     return env
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import psycopg
 import pytest
 import rasterio
+import shapely
 
 from gridgeo.demo import run_demo
 from gridgeo.demo.county import layout_county
@@ -174,7 +175,7 @@ def test_greenhouses_are_separate_sheds_off_the_roads(conn: psycopg.Connection) 
     count, smallest, largest = conn.execute(
         "SELECT count(*), min(area_m2), max(area_m2) FROM greenhouses").fetchone()
     assert 2_500 <= count <= 3_500
-    assert 7 * 40 - 1 <= smallest and largest <= 10 * 80 + 1
+    assert smallest >= 7 * 40 - 1 and largest <= 10 * 80 + 1
     assert value(conn, """SELECT count(*) FROM greenhouses a JOIN greenhouses b
                            ON a.id < b.id AND ST_Intersects(a.geom, b.geom)""") == 0
     assert value(conn, """SELECT count(*) FROM greenhouses g JOIN roads r
@@ -325,7 +326,7 @@ def test_police_grids_tile_the_town_independently(conn: psycopg.Connection) -> N
     gap = value(conn, """SELECT ST_Area(ST_SymDifference(ST_Transform(t.geom, %s),
                                 (SELECT ST_Union(ST_Transform(geom, %s)) FROM police_grids)))
                            FROM grids t WHERE t.level = 'town'""", METRIC, METRIC)
-    assert gap < 1.0
+    assert gap < 0.01
     assert value(conn, """SELECT count(*) FROM police_grids a JOIN police_grids b
         ON a.code < b.code AND ST_Intersects(a.geom, b.geom)
         WHERE ST_Area(ST_Intersection(ST_Transform(a.geom, %s), ST_Transform(b.geom, %s)))
@@ -338,7 +339,7 @@ def test_police_grids_tile_the_town_independently(conn: psycopg.Connection) -> N
              units AS (SELECT ST_Buffer(ST_Union(ST_Boundary(ST_Transform(geom, %s))), 1) AS b
                          FROM grids WHERE level = 'unit' AND kind = 'basic')
         SELECT ST_Length(l), ST_Length(ST_Intersection(l, b)) FROM police, units""",
-                                 METRIC, METRIC, METRIC).fetchone()
+                                 (METRIC, METRIC, METRIC)).fetchone()
     assert total > 50_000 and shared / total < 0.05
     assert value(conn, """SELECT count(*) FROM police_grids p
         WHERE substr(p.code, 8, 2) <> right(p.station_code, 2)
@@ -370,12 +371,20 @@ def test_incidents_cover_the_closed_loop(conn: psycopg.Connection) -> None:
     assert colours == {"yellow", "orange", "red"}
     disordered = value(conn, """SELECT count(*) FROM incidents WHERE
         accepted_at < reported_at OR dispatched_at < accepted_at OR resolved_at < dispatched_at
-        OR closed_at < resolved_at OR (dispatched_at IS NOT NULL AND accepted_at IS NULL)
+        OR verified_at < resolved_at OR closed_at < verified_at
+        OR (dispatched_at IS NOT NULL AND accepted_at IS NULL)
         OR (resolved_at IS NOT NULL AND dispatched_at IS NULL)
-        OR (closed_at IS NOT NULL AND resolved_at IS NULL)
-        OR greatest(reported_at, accepted_at, dispatched_at, resolved_at, closed_at) > %s
-        OR reported_at < %s""", REFERENCE, REFERENCE - timedelta(days=184))
+        OR (verified_at IS NOT NULL AND resolved_at IS NULL)
+        OR (closed_at IS NOT NULL AND verified_at IS NULL)
+        OR (state IN ('invalid', 'duplicate', 'reported') AND accepted_at IS NOT NULL)
+        OR state_changed_at < greatest(reported_at, accepted_at, dispatched_at, resolved_at,
+                                       verified_at, closed_at)
+        OR state_changed_at > %s OR updated_at > %s OR reported_at < %s""",
+                       REFERENCE, REFERENCE, REFERENCE - timedelta(days=184))
     assert disordered == 0
+    on_time = value(conn, """SELECT avg(closed_on_time::int) FROM incidents
+                              WHERE state = 'closed'""")
+    assert 0.7 < on_time < 0.99
     badly_numbered = value(conn, """SELECT count(*) FROM incidents WHERE case_no <>
         '410399' || to_char(reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD')
         || right(case_no, 4) OR address_id IS NULL OR address_text IS NULL""")
@@ -438,3 +447,23 @@ def test_if_missing_keeps_the_loaded_demo(conn: psycopg.Connection, dem_path: Pa
     assert value(conn, "SELECT value FROM deployment WHERE key = 'demo'") == "seed=42;scale=1"
     assert value(conn, "SELECT value FROM deployment WHERE key = 'county_code'") == "410399"
     assert value(conn, "SELECT count(*) FROM incident_colours") == 3
+
+
+def test_towns_of_a_county_meet_edge_to_edge() -> None:
+    """At --scale N the towns tile the county and share the gate points their county
+    roads meet at; township codes run 101–199, then 201–399."""
+    specs, _ = layout_county(SEED, 4)
+    outlines = [s.outline for s in specs]
+    assert [s.code for s in specs] == ["410399101", "410399102", "410399103", "410399104"]
+    assert shapely.union_all(outlines).area == pytest.approx(sum(o.area for o in outlines),
+                                                             rel=1e-9)
+    for spec in specs:
+        assert 250e6 < spec.outline.area < 400e6
+        for gate in spec.gates:
+            point = shapely.Point(gate.x, gate.y)
+            sharing = [s for s in specs if s.outline.boundary.distance(point) < 1e-6]
+            assert len(sharing) == 2
+    assert sum(s.mining for s in specs) == 2
+    assert layout_county(SEED, 100)[0][99].code == "410399201"
+    with pytest.raises(ValueError):
+        layout_county(SEED, 299)

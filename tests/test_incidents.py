@@ -372,8 +372,6 @@ def test_overdue_is_filterable(base_url: str, conn: psycopg.Connection) -> None:
 
 def test_the_police_grid_comes_from_the_crosswalk_when_there_is_one(
         conn: psycopg.Connection) -> None:
-    if conn.execute("SELECT to_regclass('gridgeo.grid_police_crosswalk')").fetchone() == (None,):
-        pytest.skip("no grid <-> police grid crosswalk installed")
     conn.execute(
         "INSERT INTO gridgeo.police_grids (code, name, station_code, geom) VALUES"
         " ('410399J77002', '田野二警格', 'T977PS', ST_GeomFromText("

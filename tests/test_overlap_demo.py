@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import psycopg
-import pytest
 import requests
-
-pytest.importorskip("gridgeo.demo", reason="the demo generator is not there yet")
 
 
 def execute(base_url: str, process: str, inputs: dict[str, object],

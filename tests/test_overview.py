@@ -23,8 +23,8 @@ SETTLED = "('closed', 'invalid', 'duplicate')"
 
 def rendered_dom(url: str) -> str:
     """The page's DOM after its scripts ran, as Chromium serialises it."""
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (scripts/install-system.sh)")
+    # A missing browser is an install bug (scripts/install-system.sh), not a skip.
+    assert CHROMIUM is not None, "chromium is not installed: run scripts/install-system.sh"
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
                               capture_output=True, text=True, timeout=120, check=False)

@@ -54,6 +54,7 @@ def adit_patrols(base_url, demo_db_url):
               "assignee_ids": staff}
     r = _execute(base_url, inputs)
     assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/geo+json")
     return r.json(), staff, due
 
 
@@ -147,6 +148,7 @@ def test_the_answer_can_be_gpx(base_url):
     r = _execute(base_url, {"area": {"grids": [VILLAGE]}, "targets": ["sealed_adits"],
                             "date": DAY, "format": "gpx", "store": False, "time_limit_s": 1})
     assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/gpx+xml")
     assert _validate_gpx(r.content).waypoints
 
 

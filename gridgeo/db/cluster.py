@@ -205,7 +205,7 @@ def prepare_database(admin_url: str) -> None:
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        for ext in ("postgis", "pgrouting", "pgcrypto"):
+        for ext in ("postgis", "pgrouting", "pgcrypto", "unaccent"):
             conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
 
 

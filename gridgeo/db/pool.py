@@ -14,6 +14,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from gridgeo.db.cluster import database_url
+from gridgeo.identity import current_identity
 from gridgeo.settings import get_settings
 
 _lock = threading.Lock()
@@ -25,7 +26,23 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.execute(f"SET statement_timeout = {int(timeout)}")
     conn.execute("SET search_path = gridgeo, public")
     conn.execute("SET TIME ZONE 'Asia/Shanghai'")
+    # QR links in the views are built from the deployment's public URL.
+    conn.execute("SELECT set_config('gridgeo.public_url', %s, false)",
+                 (get_settings().server_url,))
+    # Outside a request transaction a pooled connection is nobody: row-level security
+    # lets no row of a protected table through (see plugins/core/schema/002_security.sql).
+    conn.execute("SET gridgeo.roles = ''")
     conn.commit()
+
+
+def _as_caller(conn: psycopg.Connection) -> None:
+    """Name the request's caller for this transaction only (row-level security, audit)."""
+    identity = current_identity()
+    conn.execute(
+        "SELECT set_config('gridgeo.roles', %s, true), set_config('gridgeo.staff_no', %s, true),"
+        " set_config('gridgeo.actor', %s, true)",
+        (",".join(sorted(identity.effective_roles)), identity.staff_no or "",
+         identity.subject or "anonymous"))
 
 
 def get_pool() -> ConnectionPool:
@@ -52,14 +69,24 @@ def close_pool() -> None:
 
 @contextmanager
 def connection() -> Iterator[psycopg.Connection]:
-    """A pooled connection; the block is one transaction, rolled back on error."""
+    """A pooled connection; the block is one transaction, rolled back on error.
+
+    The transaction runs as the current request's identity: every pooled transaction a
+    request uses starts here, so row-level security cannot be bypassed by a code path.
+    """
     with get_pool().connection() as conn:
+        _as_caller(conn)
         yield conn
 
 
 def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
-    """A dedicated connection (CLI work, migrations, bulk loads), configured like the pool's."""
+    """A dedicated connection (CLI work, migrations, bulk loads), configured like the pool's.
+
+    These are trusted maintenance paths with no request identity: row-level security
+    lets them through (``gridgeo.maintenance``); the web app never uses them.
+    """
     conn = psycopg.connect(url or database_url(get_settings()), **kwargs)  # type: ignore[arg-type]
+    conn.execute("SET gridgeo.maintenance = 'on'")
     conn.execute("SET search_path = gridgeo, public")
     conn.execute("SET TIME ZONE 'Asia/Shanghai'")
     conn.commit()
