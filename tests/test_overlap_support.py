@@ -15,19 +15,12 @@ from pathlib import Path
 
 import psycopg
 
-from gridgeo.db.cluster import cluster_from, database_url, prepare_database
+from gridgeo.db.cluster import database_url, prepare_database
 from gridgeo.db.migrate import apply_migrations, collect_migrations
 from gridgeo.geometry.synthetic import GeneratedCounty, load_county
 from gridgeo.plugins import build_plugin_manager
 from gridgeo.settings import get_settings
-from tests.conftest import free_port, server_env
-
-
-def _admin_url(dbname: str) -> str:
-    settings = get_settings()
-    if settings.database_url:
-        return psycopg.conninfo.make_conninfo(settings.database_url, dbname=dbname)
-    return cluster_from(settings).admin_url(dbname)
+from tests.conftest import _admin_url, free_port, server_env
 
 
 @contextmanager
