@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -35,8 +36,14 @@ def rows(conn: psycopg.Connection, query: str, *params: object) -> list[tuple]:
     return conn.execute(query, params or None).fetchall()
 
 
-def value(conn: psycopg.Connection, query: str, *params: object) -> object:
-    return conn.execute(query, params or None).fetchone()[0]
+def row(conn: psycopg.Connection, query: str, *params: object) -> tuple[Any, ...]:
+    found = conn.execute(query, params or None).fetchone()
+    assert found is not None
+    return found
+
+
+def value(conn: psycopg.Connection, query: str, *params: object) -> Any:
+    return row(conn, query, *params)[0]
 
 
 # -- codes and the grid hierarchy ------------------------------------------
@@ -172,8 +179,8 @@ def test_features_carry_the_unit_grid_that_contains_them(conn: psycopg.Connectio
 
 
 def test_greenhouses_are_separate_sheds_off_the_roads(conn: psycopg.Connection) -> None:
-    count, smallest, largest = conn.execute(
-        "SELECT count(*), min(area_m2), max(area_m2) FROM greenhouses").fetchone()
+    count, smallest, largest = row(
+        conn, "SELECT count(*), min(area_m2), max(area_m2) FROM greenhouses")
     assert 2_500 <= count <= 3_500
     assert smallest >= 7 * 40 - 1 and largest <= 10 * 80 + 1
     assert value(conn, """SELECT count(*) FROM greenhouses a JOIN greenhouses b
@@ -192,8 +199,8 @@ def test_greenhouses_are_separate_sheds_off_the_roads(conn: psycopg.Connection) 
 
 
 def test_adits_are_in_the_mine_area(conn: psycopg.Connection) -> None:
-    count, sealed = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE status = 'sealed') FROM mine_tunnels").fetchone()
+    count, sealed = row(
+        conn, "SELECT count(*), count(*) FILTER (WHERE status = 'sealed') FROM mine_tunnels")
     assert 150 <= count <= 200 and sealed > count / 2
     assert value(conn, """SELECT count(DISTINCT status) FROM mine_tunnels""") == 4
     stray = value(conn, """
@@ -292,8 +299,8 @@ def test_road_costs_follow_class_speed_and_direction(conn: psycopg.Connection) -
         assert error < 0.1, road_class
     assert value(conn, """SELECT count(*) FROM roads WHERE road_class = 'path'
                            AND (cost >= 0 OR reverse_cost >= 0)""") == 0
-    oneway, wrong = conn.execute("""SELECT count(*) FILTER (WHERE oneway),
-        count(*) FILTER (WHERE oneway <> (reverse_cost < 0) AND cost >= 0) FROM roads""").fetchone()
+    oneway, wrong = row(conn, """SELECT count(*) FILTER (WHERE oneway),
+        count(*) FILTER (WHERE oneway <> (reverse_cost < 0) AND cost >= 0) FROM roads""")
     assert 1 <= oneway <= 20 and wrong == 0
     assert value(conn, "SELECT count(*) FROM roads WHERE name IS NULL OR name = ''") == 0
 
@@ -320,8 +327,8 @@ def test_walking_uphill_takes_longer(conn: psycopg.Connection, dem_path: Path) -
 
 
 def test_police_grids_tile_the_town_independently(conn: psycopg.Connection) -> None:
-    count, stations = conn.execute(
-        "SELECT count(*), count(DISTINCT station_code) FROM police_grids").fetchone()
+    count, stations = row(
+        conn, "SELECT count(*), count(DISTINCT station_code) FROM police_grids")
     assert 15 <= count <= 25 and stations == 3
     gap = value(conn, """SELECT ST_Area(ST_SymDifference(ST_Transform(t.geom, %s),
                                 (SELECT ST_Union(ST_Transform(geom, %s)) FROM police_grids)))
@@ -331,7 +338,7 @@ def test_police_grids_tile_the_town_independently(conn: psycopg.Connection) -> N
         ON a.code < b.code AND ST_Intersects(a.geom, b.geom)
         WHERE ST_Area(ST_Intersection(ST_Transform(a.geom, %s), ST_Transform(b.geom, %s)))
               > 0.01""", METRIC, METRIC) == 0
-    total, shared = conn.execute("""
+    total, shared = row(conn, """
         WITH outline AS (SELECT ST_Buffer(ST_Boundary(ST_Transform(geom, %s)), 1) AS b
                            FROM grids WHERE level = 'town'),
              police AS (SELECT ST_Difference(ST_Union(ST_Boundary(ST_Transform(geom, %s))),
@@ -339,7 +346,7 @@ def test_police_grids_tile_the_town_independently(conn: psycopg.Connection) -> N
              units AS (SELECT ST_Buffer(ST_Union(ST_Boundary(ST_Transform(geom, %s))), 1) AS b
                          FROM grids WHERE level = 'unit' AND kind = 'basic')
         SELECT ST_Length(l), ST_Length(ST_Intersection(l, b)) FROM police, units""",
-                                 (METRIC, METRIC, METRIC)).fetchone()
+                        METRIC, METRIC, METRIC)
     assert total > 50_000 and shared / total < 0.05
     assert value(conn, """SELECT count(*) FROM police_grids p
         WHERE substr(p.code, 8, 2) <> right(p.station_code, 2)

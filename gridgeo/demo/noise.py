@@ -6,9 +6,8 @@ evaluated: neighbouring towns computed separately (even in other processes) agre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import math
+from collections.abc import Sequence
 
 import numpy as np
 

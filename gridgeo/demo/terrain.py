@@ -8,11 +8,10 @@ still meet on the same mountains.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import math
 
 import numpy as np
 import rasterio

@@ -188,7 +188,7 @@ def _classify(n: int, tree: list[tuple], nodes: list[Settlement]) -> dict[tuple,
 
 
 def _hamlets(valleys: list[Valley], stems: list[str]) -> list[Settlement]:
-    hamlets = []
+    hamlets: list[Settlement] = []
     for valley in valleys:
         length = valley.line.length
         for position in np.arange(1100.0, length - 1000.0, 1800.0):
@@ -206,7 +206,8 @@ def plan_valleys(spec: TownSpec, rng: np.random.Generator) -> Valleys:
     village = names.place_stems(rng, N_VILLAGES + 40, {spec.stem})
     nodes = [Settlement("community", spec.stem, *xy[0])]
     nodes += [Settlement("community", s, *p) for s, p in zip(community, xy[1:3], strict=True)]
-    nodes += [Settlement("village", s, *p) for s, p in zip(village[:N_VILLAGES], xy[3:], strict=True)]
+    nodes += [Settlement("village", s, *p)
+              for s, p in zip(village[:N_VILLAGES], xy[3:], strict=True)]
     nodes += [Settlement("gate", g.neighbour_stem, g.x, g.y) for g in spec.gates]
     all_xy = np.vstack([xy, gates])
     edges = _candidate_edges(all_xy, [n.kind for n in nodes], spec.outline)

@@ -1,0 +1,113 @@
+"""The deterministic demo town (or county of towns): generate it and load it.
+
+Same seed and scale, same data: every random draw comes from generators seeded by the
+seed and the town's number, and the clock is a fixed reference time, never the wall clock.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from multiprocessing import get_context
+
+import numpy as np
+import psycopg
+
+from gridgeo.demo.county import COUNTY_CODE, DemGrid, TownSpec, layout_county
+from gridgeo.demo.load import CountyLoader
+from gridgeo.demo.terrain import NODATA, write_dem
+from gridgeo.demo.town import STEPS, TownRows, generate_town
+
+__all__ = ["generate_town", "layout_county", "run_demo"]
+
+_AHEAD = 3  # towns generated ahead of the one being loaded
+
+
+def _marker(seed: int, scale: int) -> str:
+    return f"seed={seed};scale={scale}"
+
+
+def _loaded(conn: psycopg.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM gridgeo.deployment WHERE key = 'demo'").fetchone()
+    conn.rollback()
+    return row[0] if row else None
+
+
+def _generated(specs: list[TownSpec], grid: DemGrid, seed: int,
+               progress: Callable[[str], None]) -> Iterator[TownRows]:
+    """Towns in order; beyond one town, generated ahead in worker processes (spawned, so
+    no database connection is inherited) while the parent loads the previous ones."""
+    if len(specs) == 1:
+        yield generate_town(specs[0], grid, seed, progress)
+        return
+    # The database backend needs a core of its own for the loading triggers.
+    workers = max(1, min(2, (os.cpu_count() or 2) - 1))
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        queue = iter(specs)
+        pending: list[Future[TownRows]] = [pool.submit(generate_town, spec, grid, seed)
+                                           for spec in islice(queue, _AHEAD)]
+        while pending:
+            town = pending.pop(0).result()
+            following = next(queue, None)
+            if following is not None:
+                pending.append(pool.submit(generate_town, following, grid, seed))
+            yield town
+
+
+def _load_towns(loader: CountyLoader, specs: list[TownSpec], grid: DemGrid, seed: int,
+                progress: Callable[[str], None]) -> np.ndarray:
+    """Generate and load every town; return the county DEM they make up."""
+    dem = np.full((grid.height, grid.width), NODATA, dtype=np.float32)
+    for number, town in enumerate(_generated(specs, grid, seed, progress), 1):
+        window = dem[town.dem_row:town.dem_row + town.elevation.shape[0],
+                     town.dem_col:town.dem_col + town.elevation.shape[1]]
+        window[town.inside] = town.elevation[town.inside]
+        before = time.perf_counter()
+        loader.load_town(town, number)
+        loader.seconds += time.perf_counter() - before
+        if len(specs) > 1:
+            progress(f"town {number}/{len(specs)} {town.code} {town.name}: "
+                     f"{len(town.roads):,} roads, {len(town.addresses):,} addresses, "
+                     f"{len(town.grids):,} grids (generated in {town.seconds:.1f} s, loaded in "
+                     f"{time.perf_counter() - before:.1f} s)")
+    return dem
+
+
+def run_demo(conn: psycopg.Connection, *, seed: int, scale: int, if_missing: bool,
+             dem_path: pathlib.Path, progress: Callable[[str], None]) -> None:
+    """Generate the demo county (``scale`` towns), write its DEM to ``dem_path`` and replace
+    all domain data in one transaction."""
+    if if_missing and dem_path.exists() and _loaded(conn) == _marker(seed, scale):
+        progress(f"demo already loaded ({_marker(seed, scale)}); nothing to do")
+        return
+    started = time.perf_counter()
+    specs, grid = layout_county(seed, scale)
+    progress(f"demo county {COUNTY_CODE}: {scale} town(s), seed {seed}, "
+             f"DEM {grid.width}x{grid.height} pixels of {grid.pixel:.0f} m")
+    partial = dem_path.with_name(dem_path.name + ".partial")
+    try:
+        loader = CountyLoader(conn)
+        loader.begin()
+        dem = _load_towns(loader, specs, grid, seed, progress)
+        before = time.perf_counter()
+        write_dem(partial, grid, dem)
+        progress(f"[{STEPS + 1}/{STEPS + 2}] DEM: {dem_path} "
+                 f"({time.perf_counter() - before:.1f} s)")
+        before = time.perf_counter()
+        loader.finish(seed, scale)
+        os.replace(partial, dem_path)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        partial.unlink(missing_ok=True)
+    loader.seconds += time.perf_counter() - before
+    rows = ", ".join(f"{table} {count:,}" for table, count in loader.totals.items())
+    progress(f"[{STEPS + 2}/{STEPS + 2}] loaded in one transaction: {rows} "
+             f"({loader.seconds:.1f} s)")
+    progress(f"demo ready in {time.perf_counter() - started:.1f} s")

@@ -1,0 +1,211 @@
+"""Incident categories and six months of incidents in the closed loop.
+
+上报 → 受理 → 派遣 → 处置 → 核查 → 结案. Each incident is given a target state, its stage
+times are drawn, and a stage that would fall after the reference time is not reached yet,
+so recent incidents are the open ones. Reporters are obviously fake residents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from gridgeo.demo import names
+from gridgeo.demo.sampling import pick
+
+INCIDENTS_PER_TOWN = 1000
+DAYS = 183
+# Main classes follow the GB/T 30428 family; the numbering (01–06) is this demo's own.
+CATEGORIES = (
+    ("01", "市容环境", "City appearance", "city_appearance", None),
+    ("0101", "暴露垃圾", "Exposed rubbish", "city_appearance", "01"),
+    ("0102", "积存垃圾渣土", "Accumulated rubbish and muck", "city_appearance", "01"),
+    ("0103", "道路不洁", "Dirty road", "city_appearance", "01"),
+    ("0104", "焚烧垃圾秸秆", "Burning rubbish or straw", "city_appearance", "01"),
+    ("02", "宣传广告", "Advertising", "advertising", None),
+    ("0201", "非法小广告", "Illegal small advertisements", "advertising", "02"),
+    ("0202", "违规户外广告", "Unauthorised outdoor advertising", "advertising", "02"),
+    ("0203", "破损广告牌匾", "Damaged signboard", "advertising", "02"),
+    ("03", "施工管理", "Construction", "construction", None),
+    ("0301", "违法建设", "Illegal building", "construction", "03"),
+    ("0302", "施工扰民", "Construction noise", "construction", "03"),
+    ("0303", "工地扬尘", "Construction dust", "construction", "03"),
+    ("0304", "施工占道", "Construction blocking the road", "construction", "03"),
+    ("04", "突发事件", "Emergencies", "emergency", None),
+    ("0401", "安全隐患", "Safety hazard", "emergency", "04"),
+    ("0402", "火灾", "Fire", "emergency", "04"),
+    ("0403", "地质灾害", "Landslide or rockfall", "emergency", "04"),
+    ("0404", "防汛险情", "Flood danger", "emergency", "04"),
+    ("0405", "交通事故", "Traffic accident", "emergency", "04"),
+    ("05", "街面秩序", "Street order", "street_order", None),
+    ("0501", "乱停车", "Illegal parking", "street_order", "05"),
+    ("0502", "占道经营", "Street vending on the road", "street_order", "05"),
+    ("0503", "店外经营", "Trading outside the shop", "street_order", "05"),
+    ("0504", "乱堆物料", "Materials piled in the street", "street_order", "05"),
+    ("06", "扩展事件", "Extension classes", "extension", None),
+    ("0601", "邻里纠纷", "Neighbour dispute", "extension", "06"),
+    ("0602", "大棚房", "Greenhouse turned into housing", "extension", "06"),
+    ("0603", "矿洞复采", "Sealed adit reopened", "extension", "06"),
+    ("0604", "非法采矿", "Illegal mining", "extension", "06"),
+    ("0605", "森林防火", "Forest fire risk", "extension", "06"),
+    ("0606", "劳资纠纷", "Wage dispute", "extension", "06"),
+    ("0607", "环境污染", "Pollution", "extension", "06"),
+)
+_WEIGHT = {"0101": 16, "0102": 6, "0103": 5, "0104": 5, "0201": 4, "0202": 2, "0203": 2,
+           "0301": 6, "0302": 2, "0303": 2, "0304": 2, "0401": 7, "0402": 1, "0403": 1.5,
+           "0404": 1.5, "0405": 2, "0501": 7, "0502": 4, "0503": 3, "0504": 4, "0601": 7,
+           "0602": 2, "0603": 1.5, "0604": 1, "0605": 3, "0606": 2, "0607": 2}
+_AGENCY = {"01": "综合行政执法大队", "02": "综合行政执法大队", "03": "住房和城乡建设局",
+           "04": "应急管理办公室", "05": "综合行政执法大队", "0601": "综治中心",
+           "0602": "自然资源局", "0603": "安全生产监督管理站", "0604": "自然资源局",
+           "0605": "应急管理办公室", "0606": "综治中心", "0607": "生态环境局"}
+_TARGET = (("closed", 72), ("invalid", 4), ("duplicate", 3), ("verified", 4), ("resolved", 3),
+           ("in_progress", 4), ("dispatched", 3), ("accepted", 2), ("reported", 2),
+           ("returned", 1.5), ("reopened", 1.5))
+_SOURCE = (("grid_worker", 55), ("hotline", 20), ("resident_app", 12), ("police", 5),
+           ("inspection", 5), ("other", 3))
+_SOURCE_ZH = {"grid_worker": "网格员巡查", "hotline": "热线来电", "resident_app": "群众随手拍",
+              "police": "派出所移交", "inspection": "执法检查", "other": "其他渠道"}
+_DEADLINE_HOURS = {"yellow": 24.0, "orange": 168.0, "red": 720.0}  # gridgeo.incident_colours
+_LATE = 0.12  # share of cases that overrun their deadline
+# Stage times: reported, accepted, dispatched, resolved, verified, closed. The last stage
+# each state has passed (gridgeo.incident_transitions: invalid and duplicate are decided
+# on the report, before acceptance), and where an unfinished target state stops instead.
+_STAGE = {"reported": 0, "invalid": 0, "duplicate": 0, "accepted": 1, "dispatched": 2,
+          "in_progress": 2, "returned": 2, "resolved": 3, "reopened": 3, "verified": 4,
+          "closed": 5}
+_FALLBACK = ("reported", "accepted", "in_progress", "resolved", "verified")
+# States entered some hours after their last stage time (a decision, a start, a refusal).
+_LATER = {"invalid", "duplicate", "in_progress", "returned", "reopened"}
+
+
+@dataclass
+class Incident:
+    category_code: str
+    title: str
+    description: str
+    colour: str
+    state: str
+    source: str
+    times: list[datetime | None]  # reported, accepted, dispatched, resolved, verified, closed
+    state_changed_at: datetime
+    updated_at: datetime
+    agency_responsible: str
+    address_text: str
+    door: int  # local index of the nearest door plate
+    reporter: tuple[str | None, str | None, str | None]
+    x: float
+    y: float
+
+
+@dataclass
+class Sites:
+    """Where incidents happen: door plates, adits and greenhouses (metric coordinates)."""
+
+    doors: np.ndarray
+    door_text: list[str]  # full addresses
+    door_short: list[str]  # village, road and number
+    adits: np.ndarray
+    adit_names: list[str]
+    greenhouses: np.ndarray
+
+
+def _colours(category: str, rng: np.random.Generator) -> str:
+    if category.startswith("04") or category == "0603":
+        return pick((("yellow", 3), ("orange", 4), ("red", 3)), rng, 1)[0]
+    return pick((("yellow", 6), ("orange", 3), ("red", 1)), rng, 1)[0]
+
+
+def _stage_times(reported: datetime, colour: str, rng: np.random.Generator) -> list[datetime]:
+    """Report, accept, dispatch, resolve, verify, close: most cases close within the
+    colour's deadline (counted from acceptance), some overrun it."""
+    deadline = _DEADLINE_HOURS[colour]
+    overrun = 2.5 if rng.random() < _LATE else 1.0
+    steps = [rng.uniform(0.05, 2.0), rng.uniform(0.02, 0.1) * deadline,
+             rng.uniform(0.1, 0.55) * deadline * overrun, rng.uniform(0.02, 0.12) * deadline,
+             rng.uniform(0.01, 0.08) * deadline]
+    times = [reported]
+    for hours in steps:
+        times.append(times[-1] + timedelta(seconds=int(hours * 3600)))
+    return times
+
+
+def _settle(target: str, times: list[datetime], reference: datetime,
+            rng: np.random.Generator) -> tuple[str, list[datetime | None], datetime]:
+    """The state reached by the reference time, the stage times set, and when the
+    incident entered that state."""
+    reached = max(i for i, t in enumerate(times) if t <= reference)
+    state = target if reached >= _STAGE[target] else _FALLBACK[reached]
+    stage = _STAGE[state]
+    shown: list[datetime | None] = [t if i <= stage else None for i, t in enumerate(times)]
+    entered = times[stage]
+    if state in _LATER:
+        entered = min(reference, entered + timedelta(seconds=int(rng.integers(600, 86400))))
+    return state, shown, entered
+
+
+def _place(category: str, sites: Sites, rng: np.random.Generator
+           ) -> tuple[np.ndarray, int, str, str]:
+    """Point, nearest door plate, address text and a short place name for the title."""
+    if category in ("0603", "0604") and len(sites.adits):
+        k = int(rng.integers(len(sites.adits)))
+        xy = sites.adits[k] + rng.uniform(-30.0, 30.0, 2)
+        door = int(np.argmin(np.linalg.norm(sites.doors - xy, axis=1)))
+        return xy, door, f"{sites.adit_names[k]}附近", sites.adit_names[k]
+    if category == "0602" and len(sites.greenhouses):
+        xy = sites.greenhouses[int(rng.integers(len(sites.greenhouses)))]
+        door = int(np.argmin(np.linalg.norm(sites.doors - xy, axis=1)))
+        return xy, door, f"{sites.door_text[door]}附近大棚", f"{sites.door_short[door]}附近大棚"
+    door = int(rng.integers(len(sites.doors)))
+    xy = sites.doors[door] + rng.uniform(-2.0, 2.0, 2)
+    return xy, door, f"{sites.door_text[door]}附近", sites.door_short[door]
+
+
+def generate_incidents(sites: Sites, town_name: str, reference: datetime, mining: bool,
+                       rng: np.random.Generator, count: int = INCIDENTS_PER_TOWN
+                       ) -> list[Incident]:
+    """``count`` incidents over the six months before ``reference``; every state appears."""
+    weights = {c: w for c, w in _WEIGHT.items() if mining or c not in ("0603", "0604")}
+    category = pick(tuple(weights.items()), rng, count)
+    target = pick(_TARGET, rng, count)
+    day = np.sort(rng.uniform(0.0, DAYS, count))[::-1]
+    forced = len(_TARGET)
+    for k, (state, _) in enumerate(_TARGET):  # old enough to have reached any stage
+        target[k] = state
+        day[k] = DAYS - 1 - k
+    source = pick(_SOURCE, rng, count)
+    hour = rng.choice(np.arange(24), count, p=_hour_weights())
+    title = {c[0]: c[1] for c in CATEGORIES}
+    incidents = []
+    for i in range(count):
+        start = (reference - timedelta(days=int(day[i]) + 1)).replace(hour=int(hour[i]))
+        reported = start + timedelta(seconds=int(rng.integers(0, 3600)))
+        reported = min(reported, reference - timedelta(hours=6))
+        colour = _colours(category[i], rng) if i >= forced else ("yellow", "orange", "red")[i % 3]
+        state, times, entered = _settle(target[i], _stage_times(reported, colour, rng),
+                                        reference, rng)
+        xy, door, place, short = _place(category[i], sites, rng)
+        kind = title[category[i]]
+        agency = _AGENCY.get(category[i]) or _AGENCY[category[i][:2]]
+        county_level = agency.endswith("局")
+        resident = source[i] in ("hotline", "resident_app")
+        reporter = ((names.fake_resident(int(rng.integers(1, 10_000))),
+                     names.fake_phones(rng, 1)[0], names.fake_id_numbers(rng, 1)[0])
+                    if resident else (None, None, None))
+        incidents.append(Incident(
+            category_code=category[i], title=f"{kind}：{short}",
+            description=f"{_SOURCE_ZH[source[i]]}：{place}发现{kind}问题，请核实处置。",
+            colour=colour, state=state, source=source[i], times=times, state_changed_at=entered,
+            updated_at=min(reference, entered + timedelta(seconds=int(rng.integers(60, 5400)))),
+            agency_responsible=(f"{names.COUNTY}{agency}" if county_level
+                                else f"{town_name}{agency}"),
+            address_text=place, door=door, reporter=reporter, x=float(xy[0]), y=float(xy[1])))
+    return incidents
+
+
+def _hour_weights() -> np.ndarray:
+    hours = np.arange(24)
+    weight = np.where((hours >= 7) & (hours <= 20), 6.0, 1.0)
+    return weight / weight.sum()
