@@ -18,8 +18,16 @@ from werkzeug.datastructures import Headers
 from gridgeo.errors import RequestError
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
-from gridgeo.openapi import schemas_blueprint
+from gridgeo.openapi import declare_gridgeo_answers, schemas_blueprint
 from gridgeo.provider.postgis import set_pending_filter
+from gridgeo.security.web import (
+    accepted_job_document,
+    cache_headers,
+    check_access,
+    filter_collection_list,
+    unexpected_error,
+)
+from gridgeo.settings import get_settings
 
 # Landing page, collection list and one collection: the documents whose links clients follow.
 _LINKED_DOCUMENT = re.compile(r"^/(collections(/[^/]+)?)?/?$")
@@ -47,6 +55,7 @@ def _normalise_lang() -> None:
 def _begin_request() -> Response | None:
     g.gridgeo_identity_token = set_identity(identify(dict(request.headers)))
     _normalise_lang()
+    check_access(request, _config())
     return handle_items(request, _config())
 
 
@@ -77,12 +86,14 @@ def _finish_response(response: Response) -> Response:
     if not isinstance(response.headers, Headers):
         # pygeoapi replaces the headers object with a plain dict.
         response.headers = Headers(response.headers)
-    response.headers["Vary"] = "Accept, Accept-Language"
+    cache_headers(request, response)
+    accepted_job_document(request, response)
     is_json = response.mimetype in ("application/json", GEOJSON)
     is_doc = _LINKED_DOCUMENT.match(request.path) is not None
     if not (is_json and is_doc and response.status_code == 200) or response.direct_passthrough:
         return _geojson_type(response)
     body = orjson.loads(response.get_data())
+    filter_collection_list(request.path, body, _config())
     if isinstance(body, dict):
         _fix_links(body.get("links", []))
         for collection in body.get("collections", []):
@@ -98,10 +109,22 @@ def _geojson_type(response: Response) -> Response:
     return response
 
 
+def _correct_openapi() -> None:
+    """Serve the OpenAPI document with gridgeo's corrections (gridgeo.openapi)."""
+    from pygeoapi import flask_app
+
+    document = flask_app.api_.openapi
+    parsed = orjson.loads(document) if isinstance(document, str | bytes) else document
+    declare_gridgeo_answers(parsed, flask_app.CONFIG["server"]["url"])
+    flask_app.api_.openapi = orjson.dumps(parsed).decode()
+
+
 def create_app() -> Flask:
     """pygeoapi's app with gridgeo's hooks installed."""
     _ensure_runtime()
     from pygeoapi.flask_app import APP
+
+    _correct_openapi()
 
     from gridgeo.plugins import get_plugin_manager
     from gridgeo.styles import styles_blueprint
@@ -111,7 +134,11 @@ def create_app() -> Flask:
         for blueprint in batch:
             APP.register_blueprint(blueprint)
     APP.register_error_handler(RequestError, lambda exc: exc.response())
-    APP.before_request(_begin_request)
+    APP.register_error_handler(Exception, unexpected_error)
+    APP.config["MAX_CONTENT_LENGTH"] = get_settings().max_body_bytes
+    APP.config["PROPAGATE_EXCEPTIONS"] = False
+    # First of all before-request hooks: plugins' own (tiles) must see the caller too.
+    APP.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
     APP.teardown_request(_end_request)
     APP.after_request(_finish_response)
     if schemas_blueprint.name not in APP.blueprints:

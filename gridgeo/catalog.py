@@ -124,4 +124,6 @@ def build_resource(spec: dict[str, Any]) -> dict[str, Any]:
                                 "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
         "providers": [provider],
     }
+    if spec.get("access"):
+        resource["access"] = spec["access"]  # who may read, write, see personal fields
     return resource

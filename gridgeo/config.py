@@ -77,8 +77,10 @@ def render_config(settings: Settings, pm: pluggy.PluginManager,
     if (PACKAGE_DIR / "locale").is_dir():
         server.setdefault("locale_dir", str(PACKAGE_DIR / "locale"))
     # Jobs live in PostgreSQL and async ones run in `gridgeo worker` processes.
+    # (pygeoapi's schema requires connection and output_dir; both are unused: results
+    # are stored in gridgeo.jobs through gridgeo's own pool.)
     server.setdefault("manager", {"name": "gridgeo.jobs.manager.JobManager",
-                                  "connection": None, "output_dir": None})
+                                  "connection": "gridgeo.jobs", "output_dir": "gridgeo.jobs"})
     overrides: dict[str, Any] = config.get("resources") or {}
     resources: dict[str, Any] = {}
     from gridgeo.styles import style_links

@@ -94,6 +94,59 @@ def localise_refs(openapi: dict[str, Any], server_url: str) -> dict[str, Any]:
     return document
 
 
+# --- what gridgeo answers where pygeoapi's document says otherwise ----------------------
+
+_FEATURES_YAML = "ogcapi/features/part1/1.0/openapi/ogcapi-features-1.yaml"
+
+
+def declare_gridgeo_answers(document: dict[str, Any], server_url: str) -> None:
+    """Correct the document where pygeoapi declares what no server answers (in place;
+    ``gridgeo.app`` applies it to the document pygeoapi serves).
+
+    - ``/conformance`` answers a conformance declaration, not a landing page.
+    - A feature's geometry may be ``null`` (GeoJSON allows it; ``skipGeometry=true``
+      and features without a location answer it), which OGC's featureGeoJSON forbids.
+    """
+    features = f"{server_url.rstrip('/')}{SCHEMAS_ROUTE}/{_FEATURES_YAML}#/components"
+    conformance = document.get("paths", {}).get("/conformance", {}).get("get")
+    if conformance:
+        conformance["responses"]["200"] = {
+            "$ref": f"{features}/responses/ConformanceDeclaration"}
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["gridgeoFeatureGeoJSON"] = {
+        "type": "object", "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "geometry": {"anyOf": [{"$ref": f"{features}/schemas/geometryGeoJSON"},
+                                   {"nullable": True, "enum": [None]}]},
+            "properties": {"type": "object", "nullable": True},
+            "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "links": {"type": "array", "items": {"$ref": f"{features}/schemas/link"}}}}
+    schemas["gridgeoFeatureCollectionGeoJSON"] = {
+        "type": "object", "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array",
+                         "items": {"$ref": "#/components/schemas/gridgeoFeatureGeoJSON"}},
+            "links": {"type": "array", "items": {"$ref": f"{features}/schemas/link"}},
+            "timeStamp": {"$ref": f"{features}/schemas/timeStamp"},
+            "numberMatched": {"$ref": f"{features}/schemas/numberMatched"},
+            "numberReturned": {"$ref": f"{features}/schemas/numberReturned"}}}
+    replacements = {
+        f"{features}/responses/Features": ("The features selected by the request.",
+                                           "gridgeoFeatureCollectionGeoJSON"),
+        f"{features}/responses/Feature": ("One feature.", "gridgeoFeatureGeoJSON")}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            ok = responses.get("200")
+            if isinstance(ok, dict) and ok.get("$ref") in replacements:
+                description, schema = replacements[ok["$ref"]]
+                responses["200"] = {"description": description, "content": {
+                    "application/geo+json": {
+                        "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
 def _rewrite(node: Any, schemas_url: str) -> Any:
     if isinstance(node, list):
         return [_rewrite(item, schemas_url) for item in node]

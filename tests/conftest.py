@@ -39,7 +39,6 @@ def jwt_private_key() -> Any:
 
 @functools.cache
 def jwks_file() -> Path:
-    import json
     import tempfile
 
     from jwt.algorithms import ECAlgorithm

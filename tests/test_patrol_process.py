@@ -46,9 +46,8 @@ def adit_patrols(base_url, demo_db_url):
         staff = [r[0] for r in conn.execute(
             "SELECT id FROM gridgeo.staff WHERE role = 'inspector' ORDER BY id LIMIT 2")]
         due = conn.execute(
-            "SELECT count(*) FROM gridgeo.mine_tunnels_view t, gridgeo.grids g "
-            "WHERE g.code = %s AND ST_Intersects(t.geom, g.geom) AND inspection_due_on <= %s",
-            (VILLAGE, DAY)).fetchone()[0]
+            "SELECT count(*) FROM gridgeo.mine_tunnels_due_on(%s) t, gridgeo.grids g "
+            "WHERE g.code = %s AND ST_Intersects(t.geom, g.geom)", (DAY, VILLAGE)).fetchone()[0]
     inputs = {"area": {"grids": [VILLAGE]}, "targets": ["sealed_adits"], "date": DAY,
               "start_time": "08:00", "patrols": 2, "max_hours": 4, "travel_mode": "walking",
               "assignee_ids": staff}
@@ -207,3 +206,19 @@ def test_in_memory_costs_match_pgrouting(conn):
     dist, _ = graph.shortest(np.array([index[v] for v in vids]))
     for start, end, cost in rows:
         assert dist[vids.index(start), index[end]] == pytest.approx(cost, rel=1e-6)
+
+
+def test_walking_times_are_recomputed_from_the_dem_for_imported_roads(conn, dem_path):
+    from gridgeo_plugins.patrol.tobler import store_walk_costs
+
+    before = conn.execute("SELECT id, walk_cost, walk_reverse_cost FROM gridgeo.roads "
+                          "ORDER BY id LIMIT 50").fetchall()
+    conn.execute("UPDATE gridgeo.roads SET walk_cost = NULL, walk_reverse_cost = NULL "
+                 "WHERE id = ANY(%s)", ([r[0] for r in before],))
+    assert store_walk_costs(conn, dem_path, only_missing=True) == 50
+    after = dict((r[0], r[1:]) for r in conn.execute(
+        "SELECT id, walk_cost, walk_reverse_cost FROM gridgeo.roads WHERE id = ANY(%s)",
+        ([r[0] for r in before],)))
+    for rid, forward, backward in before:
+        assert after[rid][0] == pytest.approx(forward, rel=0.01, abs=0.06)
+        assert after[rid][1] == pytest.approx(backward, rel=0.01, abs=0.06)

@@ -339,10 +339,12 @@ def test_personal_fields_never_reach_anonymous_in_any_format(base_url: str) -> N
 
 
 def test_grid_workers_contacts_stay_public(base_url: str) -> None:
-    grid = get(f"{base_url}/collections/grids/items", limit=200,
-               filter="level = 'unit'").json()["features"]
-    assert any(f["properties"].get("worker_names") or f["properties"].get("worker_name")
-               or any("worker" in k for k in f["properties"]) for f in grid)
+    grids = get(f"{base_url}/collections/grids/items", limit=200,
+                filter="level = 'unit'").json()["features"]
+    assert any(f["properties"].get("worker_names") and f["properties"].get("worker_phones")
+               for f in grids)
+    incidents = get(f"{base_url}/collections/incidents/items", limit=50).json()["features"]
+    assert any(f["properties"].get("grid_worker_name") for f in incidents)
 
 
 # ------------------------------------------------------------------ hardening
@@ -370,3 +372,114 @@ def test_errors_carry_no_stack_trace_or_sql(base_url: str) -> None:
         assert response.status_code < 500, (path, response.text)
         for leak in ("Traceback", "psycopg", "SELECT", "ERROR:", "File \""):
             assert leak not in response.text, (path, response.text)
+
+
+# ------------------------------------------------------------------ processes, tiles, GPX
+
+def test_a_process_reads_only_the_rows_its_caller_may(base_url: str, worker: Scoped) -> None:
+    url = f"{base_url}/processes/incident-report/execution"
+    inputs = {"inputs": {"start": "2020-01-01", "end": "2029-01-01", "format": "csv"}}
+
+    def total(headers: dict[str, str]) -> int:
+        response = requests.post(url, json=inputs, headers=headers, timeout=60)
+        assert response.status_code == 200, response.text
+        rows = csv.DictReader(io.StringIO(response.text))
+        return sum(int(r["value"]) for r in rows if r["section"] == "state")
+
+    everyone = total({})
+    mine = total(token(worker.staff_no, ("grid_worker",)))
+    assert 0 < mine < everyone
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 2**z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return x, y
+
+
+def test_tiles_follow_row_scope_and_carry_no_personal_fields(base_url: str,
+                                                             worker: Scoped) -> None:
+    import mapbox_vector_tile
+
+    x, y = _tile_of(*worker.point, 10)
+    url = f"{base_url}/collections/incidents/tiles/WebMercatorQuad/10/{y}/{x}?f=mvt"
+
+    def features(headers: dict[str, str]) -> list[dict[str, Any]]:
+        response = requests.get(url, headers=headers, timeout=60)
+        assert response.status_code in (200, 204), response.text[:200]
+        tile = mapbox_vector_tile.decode(response.content) if response.content else {}
+        return [f for layer in tile.values() for f in layer["features"]]
+
+    public = features({})
+    mine = features(token(worker.staff_no, ("grid_worker",)))
+    assert public and not any(p in f["properties"] for f in public for p in PERSONAL)
+    assert 0 < len(mine) < len(public)
+
+
+def test_gpx_exports_carry_no_personal_fields(base_url: str, demo_db_url: str) -> None:
+    village = "410399101218"
+    inputs = {"area": {"grids": [village]}, "targets": ["incidents"], "date": "2026-11-20",
+              "start_time": "08:00", "patrols": 1, "max_hours": 8, "travel_mode": "walking"}
+    response = requests.post(f"{base_url}/processes/patrol-route/execution",
+                             json={"inputs": inputs}, timeout=120)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    routes = [f for f in body["features"] if f["geometry"]["type"] == "LineString"]
+    assert routes
+    gpx = requests.get(f"{base_url}{routes[0]['properties']['gpx']}", timeout=30)
+    assert gpx.status_code == 200 and "<wpt" in gpx.text
+    stops = routes[0]["properties"]["stops"]
+    with psycopg.connect(demo_db_url) as conn:
+        personal = conn.execute(
+            "SELECT reporter_name, reporter_phone, reporter_id_number FROM gridgeo.incidents"
+            " WHERE left(grid_code, 12) = %s AND reporter_name IS NOT NULL",
+            (village,)).fetchall()
+    assert personal and stops
+    for values in personal:
+        for value in values:
+            if value:
+                assert value not in gpx.text and value not in response.text
+
+
+def test_a_cancelled_query_is_a_503_sentence() -> None:
+    from gridgeo.provider.postgis import database_errors
+
+    with pytest.raises(Exception) as caught, database_errors():
+        raise psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+    assert caught.value.http_status_code == 503  # type: ignore[attr-defined]
+    assert "took too long" in caught.value.message  # type: ignore[attr-defined]
+    assert "statement" not in caught.value.message  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ the database's own guard
+
+def test_row_level_security_fails_closed_and_lets_maintenance_through(
+        demo_db_url: str, worker: Scoped) -> None:
+    from gridgeo.db.pool import connect, connection, get_pool
+    from gridgeo.identity import Identity, reset_identity, set_identity
+
+    def count(conn: psycopg.Connection, table: str) -> int:
+        return int(conn.execute(f"SELECT count(*) FROM gridgeo.{table}").fetchone()[0])
+
+    with connect(demo_db_url) as maintenance:
+        everything = count(maintenance, "incidents")
+        assert count(maintenance, "audit_log") > 0
+    with get_pool().connection() as raw:  # a pooled connection that skipped the wrapper
+        assert count(raw, "incidents") == 0
+    with connection() as anonymous:
+        assert count(anonymous, "incidents") == everything
+        assert count(anonymous, "audit_log") == 0  # append-only for requests
+    token_ = set_identity(Identity(worker.staff_no, frozenset({"grid_worker"}),
+                                   staff_no=worker.staff_no))
+    try:
+        with connection() as scoped:
+            assert 0 < count(scoped, "incidents") < everything
+            with pytest.raises(psycopg.Error, match="not assigned to you"):
+                scoped.execute("UPDATE gridgeo.incidents SET geom = ST_SetSRID("
+                               "ST_MakePoint(112.9, 34.9), 4490) WHERE grid_code = %s",
+                               (worker.codes[0],))
+    finally:
+        reset_identity(token_)

@@ -20,11 +20,11 @@ from gridgeo.items.respond import PROVIDER, collection_info, item_response, item
 from gridgeo.items.validate import parse_json, validate_feature
 from gridgeo.provider.columns import table_info
 from gridgeo.provider.postgis import set_pending_filter
+from gridgeo.security.access import require
 
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<item>[^/]+))?/?$")
 GEOJSON = "application/geo+json"
 MAX_BODY_BYTES = 5 * 1024 * 1024
-WRITE_ROLES = frozenset({"gis_editor", "admin"})
 
 
 def _wants_json(request: Request) -> bool:
@@ -46,6 +46,9 @@ def handle(request: Request, config: dict[str, Any]) -> Response | None:
         _hand_filter_to_provider(request)
         return None
     try:
+        resource = config["resources"].get(match["collection"])
+        if resource is not None:
+            require(current_identity(), match["collection"], resource, "read")
         info = collection_info(config, match["collection"])
         if info is None:
             return None
@@ -90,12 +93,8 @@ def _target(config: dict[str, Any], info: CollectionInfo) -> write.WriteTarget:
 
 def _write(request: Request, config: dict[str, Any], info: CollectionInfo,
            item_id: str | None, base: str) -> Response:
-    identity = current_identity()
-    if identity.is_anonymous:
-        raise RequestError("writing needs credentials: send an API key as "
-                           "'Authorization: Bearer <key>'.", 401, "Unauthorized")
-    if not identity.roles & WRITE_ROLES:
-        raise RequestError(f"your role may not change collection {info.id}.", 403, "Forbidden")
+    # Which roles may write is configuration; which rows, row-level security.
+    require(current_identity(), info.id, config["resources"][info.id], "write")
     target = _target(config, info)
     if request.method == "POST" and item_id is None:
         feature = validate_feature(parse_json(request.get_data(), MAX_BODY_BYTES), target.info,

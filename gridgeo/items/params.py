@@ -15,6 +15,7 @@ from gridgeo.errors import RequestError
 from gridgeo.provider.cql import CqlError, compile_filter
 from gridgeo.provider.crs import CRS84, OutputCrs, output_crs
 from gridgeo.provider.query import FeatureQuery
+from gridgeo.settings import get_settings
 
 # Parameters of OGC API Features parts 1-3 that are not property filters.
 RESERVED = frozenset({"f", "lang", "limit", "offset", "bbox", "bbox-crs", "datetime",
@@ -40,17 +41,23 @@ class CollectionInfo:
 
 
 def parse_limit(args: Mapping[str, str], limits: dict[str, Any]) -> int:
+    raw = args.get("limit")
+    maximum = limits.get("max_items", 10)
+    # pygeoapi's evaluate_limit reads "true" as a number (True).
+    if raw is not None and not (raw.isdigit() and len(raw) <= 12):
+        raise RequestError(f"limit must be a whole number from 1 to {maximum}; got {raw!r}.")
     try:
-        return evaluate_limit(args.get("limit"), limits, {})
+        return int(evaluate_limit(raw, limits, {}))
     except ValueError as exc:
-        maximum = limits.get("max_items", 10)
         raise RequestError(f"limit must be a whole number from 1 to {maximum} ({exc}).") from exc
 
 
 def parse_offset(args: Mapping[str, str]) -> int:
     raw = args.get("offset", "0")
-    if not raw.isdigit():
-        raise RequestError(f"offset must be a whole number of 0 or more; got {raw!r}.")
+    maximum = get_settings().max_offset
+    if not raw.isdigit() or len(raw) > 12 or int(raw) > maximum:
+        raise RequestError(f"offset must be a whole number from 0 to {maximum:,}; got {raw!r}"
+                           " (page deeper with a filter, bbox or datetime instead).")
     return int(raw)
 
 

@@ -21,11 +21,22 @@ from pygeoapi.process.base import (
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus
 
-from gridgeo.identity import current_identity
+from gridgeo.identity import Identity, current_identity
 from gridgeo.jobs import reset_reporter, set_reporter, store
 
 LOGGER = logging.getLogger(__name__)
 JSON_TYPES = (None, "application/json", "application/geo+json")
+
+
+def identity_record(identity: Identity) -> dict[str, Any]:
+    """What a job remembers of its caller, to run as them later."""
+    return {"subject": identity.subject, "roles": sorted(identity.roles),
+            "staff_no": identity.staff_no}
+
+
+def identity_from_record(record: dict[str, Any]) -> Identity:
+    return Identity(subject=record.get("subject"), roles=frozenset(record.get("roles", ())),
+                    staff_no=record.get("staff_no"))
 
 
 def run_processor(processor: BaseProcessor, job_id: str, data: dict[str, Any],
@@ -68,7 +79,7 @@ class JobManager(BaseManager):
         identity = current_identity()
         store.insert_job(job_metadata["identifier"], job_metadata["process_id"],
                          job_metadata["status"], job_metadata.get("message", ""),
-                         {"subject": identity.subject, "roles": sorted(identity.roles)})
+                         identity_record(identity))
         return str(job_metadata["identifier"])
 
     def update_job(self, job_id: str, update_dict: dict[str, Any]) -> bool:
@@ -105,8 +116,7 @@ class JobManager(BaseManager):
         store.update_job(job_id, queued=True, inputs=store.Jsonb(data_dict),
                          requested_outputs=store.Jsonb(requested_outputs),
                          requested_response=requested_response,
-                         identity=store.Jsonb({"subject": identity.subject,
-                                               "roles": sorted(identity.roles)}),
+                         identity=store.Jsonb(identity_record(identity)),
                          message="Job queued for a worker")
         store.notify()
         return "application/json", None, JobStatus.accepted

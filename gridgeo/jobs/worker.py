@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 from pygeoapi.plugin import load_plugin
 
-from gridgeo.identity import Identity, reset_identity, set_identity
+from gridgeo.identity import reset_identity, set_identity
 from gridgeo.jobs import store
-from gridgeo.jobs.manager import run_processor
+from gridgeo.jobs.manager import identity_from_record, run_processor
 
 LOGGER = logging.getLogger(__name__)
 # A running job whose progress has not moved for this long lost its worker.
@@ -41,8 +41,7 @@ def run_job(job: dict[str, Any], processors: dict[str, dict[str, Any]]) -> None:
             f"process {job['process_id']} is not offered by this server any more"))
         return
     who = job.get("identity") or {}
-    token = set_identity(Identity(subject=who.get("subject"),
-                                  roles=frozenset(who.get("roles", ()))))
+    token = set_identity(identity_from_record(who))
     try:
         processor = load_plugin("process", definition)
         processor.set_job_id(job_id)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -27,6 +28,8 @@ from gridgeo.identity import current_identity
 from gridgeo.provider.columns import Column, source_columns
 from gridgeo.provider.crs import OutputCrs, output_crs, storage_bbox_xy
 from gridgeo.provider.query import FeatureQuery
+from gridgeo.security.access import collection_of, may_see_personal
+from gridgeo.settings import get_settings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ class PostGISProvider(BaseProvider):
     def visible_columns(self) -> list[str]:
         """Property columns this request's caller may see, in table order."""
         hidden = {self.geometry_column}
-        if not current_identity().may_see_personal_data:
+        if not may_see_personal(current_identity(), *collection_of(self.provider_def)):
             hidden |= self.personal
         return [name for name in self._columns() if name not in hidden]
 
@@ -109,6 +112,10 @@ class PostGISProvider(BaseProvider):
         if q:
             raise ProviderInvalidQueryError(
                 user_msg="Free-text search (q) is not supported; filter by a property instead.")
+        maximum = get_settings().max_offset
+        if int(offset) > maximum:
+            raise ProviderInvalidQueryError(
+                user_msg=f"offset must be at most {maximum:,}; narrow the query instead.")
         fq = self._feature_query(crs_transform_spec, select_properties, skip_geometry)
         fq.condition = self._filter_condition()
         visible = set(self.visible_columns())
@@ -158,6 +165,13 @@ class PostGISProvider(BaseProvider):
         return f"<PostGISProvider> {self.source}"
 
 
+class QueryTooSlow(ProviderQueryError):
+    """The statement timeout cancelled the query: 503 with a sentence, not a 500."""
+
+    ogc_exception_code = "ServiceUnavailable"
+    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
 @contextmanager
 def database_errors() -> Iterator[None]:
     """Turns database failures into pygeoapi errors with a sentence, never the raw message."""
@@ -165,8 +179,8 @@ def database_errors() -> Iterator[None]:
         yield
     except psycopg.errors.QueryCanceled as exc:
         LOGGER.error("query cancelled: %s", exc)
-        raise ProviderQueryError(user_msg="The query took too long and was cancelled; "
-                                 "narrow it with bbox, datetime or a smaller limit.") from exc
+        raise QueryTooSlow(user_msg="The query took too long and was cancelled; "
+                           "narrow it with bbox, datetime or a smaller limit.") from exc
     except (psycopg.errors.DataError, psycopg.errors.InvalidTextRepresentation) as exc:
         LOGGER.error("bad value: %s", exc)
         raise ProviderInvalidQueryError(

@@ -1,0 +1,1 @@
+"""Who may do what: bearer tokens, roles, collection access and hardening."""
