@@ -66,6 +66,8 @@ def db_migrate() -> None:
     try:
         with connect() as conn:
             applied = apply_migrations(conn, collect_migrations(get_plugin_manager()), _say)
+            get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
+            conn.commit()
     except MigrationError as exc:
         raise click.ClickException(str(exc)) from exc
     _say(f"{len(applied)} migration(s) applied; schema up to date")

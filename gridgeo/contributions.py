@@ -60,3 +60,15 @@ class ProcessContribution:
     id: str
     processor: str
     options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IncidentCategory:
+    """An incident category (GB/T 30428 main class + a sub-category of the town's own)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    # city_appearance, advertising, construction, street_order, emergency or extension
+    incident_class: str
+    parent_code: str | None = None

@@ -10,9 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from gridgeo.contributions import CollectionContribution, Migration, ProcessContribution
+from gridgeo.contributions import (
+    CollectionContribution,
+    IncidentCategory,
+    Migration,
+    ProcessContribution,
+)
 
 if TYPE_CHECKING:
+    import psycopg
     from flask import Blueprint
 
 hookspec = pluggy.HookspecMarker("gridgeo")
@@ -31,6 +37,26 @@ def gridgeo_migrations() -> list[Migration]:
     collection travel with it in ``gridgeo_collections`` instead. Called once per
     migrate run; every plugin's list is applied in dependency order.
     """
+
+
+@hookspec
+def gridgeo_reference_data(conn: psycopg.Connection) -> None:
+    """Upsert the reference rows this plugin owns (categories, code lists).
+
+    Called after ``gridgeo db migrate`` and after the demo town is loaded, inside the
+    caller's transaction; implementations must be idempotent.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Domain data that plugins extend
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_incident_categories() -> list[IncidentCategory]:
+    """Return incident categories to offer (upserted by the incidents plugin's
+    ``gridgeo_reference_data``); a plugin's category may name a built-in parent."""
 
 
 # ---------------------------------------------------------------------------

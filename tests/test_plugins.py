@@ -159,6 +159,10 @@ def test_third_party_plugin_serves_its_collection_and_process(
         assert result.status_code == 200
         assert result.json()["count"] == villages[0]  # type: ignore[index]
 
+        # Its incident category was upserted by `gridgeo db migrate` and is offered.
+        services = requests.get(f"{url}/open311/v2/services.json", timeout=30).json()
+        assert "9901" in {s["service_code"] for s in services}
+
         bad = requests.post(f"{url}/processes/count-grids/execution",
                             json={"inputs": {"level": "planet"}}, timeout=30)
         assert bad.status_code == 400

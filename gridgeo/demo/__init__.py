@@ -21,6 +21,7 @@ from gridgeo.demo.county import COUNTY_CODE, DemGrid, TownSpec, layout_county
 from gridgeo.demo.load import CountyLoader
 from gridgeo.demo.terrain import NODATA, write_dem
 from gridgeo.demo.town import STEPS, TownRows, generate_town
+from gridgeo.plugins import get_plugin_manager
 
 __all__ = ["generate_town", "layout_county", "run_demo"]
 
@@ -99,6 +100,8 @@ def run_demo(conn: psycopg.Connection, *, seed: int, scale: int, if_missing: boo
                  f"({time.perf_counter() - before:.1f} s)")
         before = time.perf_counter()
         loader.finish(seed, scale)
+        # Plugins' reference rows (e.g. incident categories) come back after the truncate.
+        get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
         os.replace(partial, dem_path)
         conn.commit()
     except BaseException:

@@ -8,6 +8,7 @@ with a migration that says ``-- requires: incidents/002``.
 
 from __future__ import annotations
 
+import psycopg
 from flask import Blueprint
 
 from gridgeo import hookimpl
@@ -25,3 +26,20 @@ def gridgeo_blueprints() -> list[Blueprint]:
 def gridgeo_processes() -> list[ProcessContribution]:
     return [ProcessContribution("incident-report",
                                 "gridgeo_plugins.incidents.report.IncidentReport")]
+
+
+@hookimpl
+def gridgeo_reference_data(conn: psycopg.Connection) -> None:
+    """Every plugin's incident categories, upserted by code (parents first)."""
+    from gridgeo.plugins import get_plugin_manager
+
+    categories = [c for batch in get_plugin_manager().hook.gridgeo_incident_categories()
+                  for c in batch]
+    for category in sorted(categories, key=lambda c: c.parent_code is not None):
+        conn.execute(
+            "INSERT INTO gridgeo.incident_categories (code, name_zh, name_en, class, parent_code)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (code) DO UPDATE SET"
+            " name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en, class = EXCLUDED.class,"
+            " parent_code = EXCLUDED.parent_code",
+            (category.code, category.name_zh, category.name_en, category.incident_class,
+             category.parent_code))

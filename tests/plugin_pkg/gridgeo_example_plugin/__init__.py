@@ -1,4 +1,5 @@
-"""A third-party plugin: a `pocket_parks` collection and a `count-grids` process."""
+"""A third-party plugin: a `pocket_parks` collection, a `count-grids` process and an
+incident category."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from gridgeo import hookimpl
 from gridgeo.catalog import load_collection_dir
-from gridgeo.contributions import CollectionContribution, ProcessContribution
+from gridgeo.contributions import CollectionContribution, IncidentCategory, ProcessContribution
 
 
 @hookimpl
@@ -18,3 +19,8 @@ def gridgeo_collections() -> list[CollectionContribution]:
 def gridgeo_processes() -> list[ProcessContribution]:
     return [ProcessContribution(id="count-grids",
                                 processor="gridgeo_example_plugin.process.CountGrids")]
+
+
+@hookimpl
+def gridgeo_incident_categories() -> list[IncidentCategory]:
+    return [IncidentCategory("9901", "口袋公园设施损坏", "Pocket park damage", "extension")]
