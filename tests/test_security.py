@@ -483,3 +483,33 @@ def test_row_level_security_fails_closed_and_lets_maintenance_through(
                                (worker.codes[0],))
     finally:
         reset_identity(token_)
+
+
+def test_grid_worker_scans_only_in_own_grids(base_url: str, worker: Scoped,
+                                             conn: psycopg.Connection) -> None:
+    """A grid worker may scan (the inspections write rule) but only in their grids."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    def greenhouse(inside: bool) -> tuple[str, float, float]:
+        op = "= ANY" if inside else "<> ALL"
+        row = conn.execute(
+            f"SELECT gh_no, ST_X(c), ST_Y(c) FROM (SELECT gh_no, ST_Centroid(geom) c"
+            f" FROM gridgeo.greenhouses WHERE grid_code {op}(%s) ORDER BY gh_no LIMIT 1) s",
+            (list(worker.codes),)).fetchone()
+        assert row is not None
+        return row
+
+    headers = token(worker.staff_no, ("grid_worker",))
+    results = {}
+    for inside in (True, False):
+        gh_no, x, y = greenhouse(inside)
+        body = {"scan_uuid": str(uuid.uuid4()), "target": f"http://plates.example/q/g/{gh_no}",
+                "position": [x, y], "accuracy_m": 5, "result": "in_use",
+                "scanned_at": (datetime.now(UTC) - timedelta(days=400)).isoformat()}
+        results[inside] = requests.post(f"{base_url}/scans", json=body, headers=headers,
+                                        timeout=60)
+    assert results[True].status_code == 201, results[True].text
+    assert results[False].status_code == 403
+    assert "own grids" in results[False].json()["description"]
+    assert requests.post(f"{base_url}/scans", json={}, timeout=30).status_code == 401

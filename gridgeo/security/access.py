@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from gridgeo.errors import RequestError
-from gridgeo.identity import PERSONAL_DATA_ROLES, Identity
+from gridgeo.identity import PERSONAL_DATA_ROLES, Identity, current_identity
 
 EVERYONE = ("anonymous", "viewer", "grid_worker", "police", "gis_editor", "admin")
 STAFF = ("viewer", "grid_worker", "police", "gis_editor", "admin")
@@ -91,3 +91,12 @@ def collection_of(provider_def: dict[str, Any]) -> tuple[str | None, dict[str, A
                                             and provider.get("data") == data):
                 return rid, resource
     return None, None
+
+
+def require_for(collection_id: str, action: str) -> None:
+    """``require`` for the current caller on a served collection, for plugin routes
+    (scans write inspections, the hotline writes incidents)."""
+    from pygeoapi.flask_app import CONFIG
+
+    resource = CONFIG["resources"].get(collection_id) or {"type": "collection"}
+    require(current_identity(), collection_id, resource, action)

@@ -11,19 +11,15 @@ import psycopg
 from gridgeo.db.pool import connection
 from gridgeo.errors import RequestError
 from gridgeo.identity import current_identity
+from gridgeo.security.access import require_for
 
 LOGGER = logging.getLogger(__name__)
-WRITE_ROLES = frozenset({"gis_editor", "admin"})
 
 
 def require_writer(what: str) -> None:
-    """401 for anonymous callers, 403 for roles that may not write."""
-    identity = current_identity()
-    if identity.is_anonymous:
-        raise RequestError(f"{what} needs credentials: send an API key as "
-                           "'Authorization: Bearer <key>'.", 401, "Unauthorized")
-    if not identity.roles & WRITE_ROLES:
-        raise RequestError(f"your role may not do this: {what}.", 403, "Forbidden")
+    """The incidents collection's write rule: 401 for anonymous callers, 403 for roles
+    that may not write (``what`` is kept for the callers' readability)."""
+    require_for("incidents", "write")
 
 
 @contextmanager
