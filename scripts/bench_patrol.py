@@ -164,12 +164,13 @@ def _reference_postman(graph, required, seconds: float) -> tuple[float, float]: 
 
 def bench_sweeps(conn, long_s: float) -> None:  # type: ignore[no-untyped-def]
     import gridgeo_plugins.patrol.plan as plan_module
+    import shapely
     from gridgeo_plugins.patrol.network import build_routing_graph
     from gridgeo_plugins.patrol.plan import Planner
     from gridgeo_plugins.patrol.process import parse_request
     from gridgeo_plugins.patrol.sweep import plan_sweep
 
-    from tests.patrol_networks import lattice
+    from tests.patrol_networks import helsinki, lattice
 
     rows: list[list[object]] = []
     net = lattice(32, 32, jitter=20.0)
@@ -180,6 +181,19 @@ def bench_sweeps(conn, long_s: float) -> None:  # type: ignore[no-untyped-def]
     rows.append(["flat 32x32 grid, 1,984 edges", "walking", time.perf_counter() - t,
                  result.total_s / result.required_s - 1, result.total_s / result.lower_bound_s - 1,
                  "proven optimal (bound is exact)"])
+    net = helsinki("driving")
+    centre = shapely.centroid(shapely.union_all(net.geoms))
+    graph, snaps = build_routing_graph(net, np.array([[centre.x, centre.y]]))
+    t = time.perf_counter()
+    result = plan_sweep(graph, np.arange(len(graph.piece_u)), snaps[0].node)
+    took = time.perf_counter() - t
+    kept = np.setdiff1d(np.arange(len(graph.piece_u)), result.dropped)
+    best, bound = _reference_postman(graph, kept, long_s)
+    rows.append([f"Helsinki (OSM), {len(kept):,} of {len(graph.piece_u):,} edges", "driving",
+                 took, result.total_s / result.required_s - 1,
+                 result.total_s / result.lower_bound_s - 1,
+                 f"{(result.total_s / best - 1) * 100:+.2f} % vs MIP {long_s:g} s "
+                 f"(its bound {(result.total_s / bound - 1) * 100:.2f} % below us)"])
     seen: dict[str, tuple] = {}
     original = plan_module.plan_sweep
 

@@ -65,7 +65,9 @@ def helsinki(mode: str) -> RoadNetwork:
     geoms = np.asarray(edges.geometry.to_numpy())
     speed = 5.0 / 3.6 if mode == "walking" else 30.0 / 3.6
     cost = shapely.length(geoms) / speed
-    oneway = (edges["oneway"].to_numpy() == "yes") if mode == "driving" else np.zeros(len(cost), bool)
+    oneway = edges["oneway"].to_numpy() == "yes"
+    if mode == "walking":
+        oneway[:] = False
     back = np.where(oneway, -1.0, cost)
     return RoadNetwork(np.arange(len(cost)), inverse[:, 0], inverse[:, 1], cost, back, geoms,
                        list(edges["name"].to_numpy()), int(inverse.max()) + 1)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import shapely
+from pyproj import Transformer
 
 SAMPLE_M = 20.0
 
@@ -42,14 +43,23 @@ def walking_seconds(geoms: np.ndarray, elevation_at) -> tuple[np.ndarray, np.nda
     return (np.bincount(edge, forward, len(geoms)), np.bincount(edge, backward, len(geoms)))
 
 
-def dem_sampler(dem_path: Path):  # type: ignore[no-untyped-def]
-    """A bilinear elevation function over the whole band, read once (DEM CRS coordinates)."""
+def dem_sampler(dem_path: Path, srid: int | None = None):  # type: ignore[no-untyped-def]
+    """A bilinear elevation function over the whole band, read once.
+
+    It takes coordinates in EPSG ``srid`` (the metric CRS the runs are measured in) and
+    transforms them to the DEM's own CRS; without ``srid``, coordinates are the DEM's.
+    """
     with rasterio.open(dem_path) as src:
         band = src.read(1, masked=True).astype(np.float64).filled(np.nan)
         inverse = ~src.transform
+        to_dem = None
+        if srid is not None and src.crs is not None and src.crs.to_epsg() != srid:
+            to_dem = Transformer.from_crs(srid, src.crs.to_wkt(), always_xy=True)
 
     def elevation_at(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         x, y = np.asarray(x, float), np.asarray(y, float)
+        if to_dem is not None:
+            x, y = to_dem.transform(x, y)
         col = inverse.a * x + inverse.b * y + inverse.c
         row = inverse.d * x + inverse.e * y + inverse.f
         h, w = band.shape
@@ -66,9 +76,9 @@ def dem_sampler(dem_path: Path):  # type: ignore[no-untyped-def]
 
 
 def store_walk_costs(conn, dem_path: Path, only_missing: bool = False) -> int:  # type: ignore[no-untyped-def]
-    """Recompute and store every road's walking times from the DEM; returns rows updated."""
-    with rasterio.open(dem_path) as src:
-        srid = src.crs.to_epsg()
+    """Recompute and store roads' walking times from the DEM (any CRS); runs are measured in
+    the deployment's metric CRS. Returns the number of roads updated."""
+    srid = int(conn.execute("SELECT gridgeo.metric_srid()").fetchone()[0])
     where = "WHERE walk_cost IS NULL" if only_missing else ""
     rows = conn.execute(
         f"SELECT id, ST_AsBinary(ST_Transform(geom, %s)) FROM gridgeo.roads {where}",
@@ -77,7 +87,7 @@ def store_walk_costs(conn, dem_path: Path, only_missing: bool = False) -> int:  
         return 0
     ids = np.array([r[0] for r in rows])
     geoms = shapely.from_wkb([bytes(r[1]) for r in rows])
-    forward, backward = walking_seconds(geoms, dem_sampler(dem_path))
+    forward, backward = walking_seconds(geoms, dem_sampler(dem_path, srid))
     with conn.cursor() as cur:
         cur.executemany("UPDATE gridgeo.roads SET walk_cost = %s, walk_reverse_cost = %s "
                         "WHERE id = %s",
