@@ -9,13 +9,18 @@ import numpy as np
 import pytest
 import requests
 
+from tests.conftest import EDITOR
+
 DAY = "2026-11-20"
 VILLAGE = "410399101218"  # the mine area: most adits due
 
 
-def _execute(base_url: str, inputs: dict, timeout: float = 30) -> requests.Response:
+def _execute(base_url: str, inputs: dict, timeout: float = 30,
+             headers: dict | None = None) -> requests.Response:
+    """As a GIS editor, who may store routes (an anonymous caller only plans)."""
     return requests.post(f"{base_url}/processes/patrol-route/execution",
-                         json={"inputs": inputs}, timeout=timeout)
+                         json={"inputs": inputs}, timeout=timeout,
+                         headers=EDITOR if headers is None else headers)
 
 
 def _routes(body: dict) -> list[dict]:
@@ -222,3 +227,14 @@ def test_walking_times_are_recomputed_from_the_dem_for_imported_roads(conn, dem_
     for rid, forward, backward in before:
         assert after[rid][0] == pytest.approx(forward, rel=0.01, abs=0.06)
         assert after[rid][1] == pytest.approx(backward, rel=0.01, abs=0.06)
+
+
+def test_anonymous_callers_plan_but_do_not_store(base_url, conn):
+    inputs = {"area": {"grids": [VILLAGE]}, "targets": ["sealed_adits"], "date": DAY,
+              "travel_mode": "walking"}
+    before = conn.execute("SELECT count(*) FROM gridgeo.patrol_routes").fetchone()
+    planned = _execute(base_url, inputs, headers={})
+    assert planned.status_code == 200 and _routes(planned.json())
+    assert conn.execute("SELECT count(*) FROM gridgeo.patrol_routes").fetchone() == before
+    refused = _execute(base_url, {**inputs, "store": True}, headers={})
+    assert refused.status_code == 400 and "store: false" in refused.text

@@ -100,3 +100,11 @@ def require_for(collection_id: str, action: str) -> None:
 
     resource = CONFIG["resources"].get(collection_id) or {"type": "collection"}
     require(current_identity(), collection_id, resource, action)
+
+
+def allowed_for(collection_id: str, action: str) -> bool:
+    """Whether the current caller may do ``action`` on a served collection."""
+    from pygeoapi.flask_app import CONFIG
+
+    resource = CONFIG["resources"].get(collection_id) or {"type": "collection"}
+    return allowed(current_identity(), collection_id, resource, action)

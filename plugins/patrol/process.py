@@ -229,6 +229,18 @@ def feature_collection(routes: list[dict[str, Any]], extra: dict[str, Any]) -> d
     return {"type": "FeatureCollection", "features": features, **extra}
 
 
+def _may_store(asked: object) -> bool:
+    """Storing writes patrol_routes, so it follows that collection's write rule: by
+    default routes are stored when the caller may write them, and only planned otherwise."""
+    from gridgeo.security.access import allowed_for
+
+    may = allowed_for("patrol_routes", "write")
+    if asked is True and not may:
+        raise _fail("storing routes needs a role that may write patrol_routes; send "
+                    "credentials, or store: false to only plan")
+    return may if asked is None else bool(asked)
+
+
 class PatrolRouteProcessor(BaseProcessor):
     """Plans, stores and returns patrol routes."""
 
@@ -249,7 +261,7 @@ class PatrolRouteProcessor(BaseProcessor):
             except TargetError as exc:
                 raise _fail(str(exc)) from None
             routes = _route_dicts(req, drawn)
-            store = data.get("store", True) is not False
+            store = _may_store(data.get("store"))
             if store and routes:
                 save_routes(conn, req.day, routes)
         if data.get("format") == "gpx":
