@@ -8,7 +8,7 @@ packages=(
   zbar-tools librsvg2-bin  # zbarimg and rsvg-convert: tests decode the QR codes gridgeo draws
   # Tests of the maps plugin: the overview page in headless Chromium; styles and the QGIS
   # project in headless QGIS (python3-qgis, ~170 packages, about a minute to install; it
-  # runs under Debian's /usr/bin/python3). Those tests skip when these are missing.
+  # runs under Debian's /usr/bin/python3). Missing, those tests fail: an install bug.
   chromium python3-qgis
 )
 

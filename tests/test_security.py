@@ -423,8 +423,9 @@ def test_gpx_exports_carry_no_personal_fields(base_url: str, demo_db_url: str) -
     village = "410399101218"
     inputs = {"area": {"grids": [village]}, "targets": ["incidents"], "date": "2026-11-20",
               "start_time": "08:00", "patrols": 1, "max_hours": 8, "travel_mode": "walking"}
+    # Stored (an editor may store routes), so the GPX download path is exercised too.
     response = requests.post(f"{base_url}/processes/patrol-route/execution",
-                             json={"inputs": inputs}, timeout=120)
+                             json={"inputs": inputs}, headers=EDITOR, timeout=120)
     assert response.status_code == 200, response.text
     body = response.json()
     routes = [f for f in body["features"] if f["geometry"]["type"] == "LineString"]
