@@ -72,8 +72,11 @@ class Cluster:
         if not (self.datadir / "PG_VERSION").exists():
             self._init()
         if not self.is_running():
-            self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.link / "server.log"),
-                      "-w", "-t", "60", "start")
+            try:
+                self._run("pg_ctl", "-D", str(self.datadir), "-l",
+                          str(self.link / "server.log"), "-w", "-t", "60", "start")
+            except ClusterError as exc:
+                raise ClusterError(f"{exc}; {self._last_fatal()}") from None
         self._ensure_database()
 
     def stop(self) -> None:
@@ -93,6 +96,17 @@ class Cluster:
     def _owner(self) -> str | None:
         """The system user that runs the server: None means the current user."""
         return "postgres" if os.geteuid() == 0 else None
+
+    def _last_fatal(self) -> str:
+        """The server log's last FATAL line, with a hint for the usual one (a busy port)."""
+        log = self.link / "server.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        fatal = next((ln for ln in reversed(lines) if "FATAL" in ln or "could not bind" in ln),
+                     "see " + str(log))
+        if "could not bind" in "\n".join(lines[-20:]) or "Address already in use" in fatal:
+            return (f"port {self.port} is taken by another server: stop it or set "
+                    "GRIDGEO_PG_PORT to a free port")
+        return fatal
 
     def _superuser(self) -> str:
         return self._owner() or pwd.getpwuid(os.geteuid()).pw_name
