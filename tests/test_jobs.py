@@ -92,3 +92,25 @@ def test_async_job_runs_in_a_worker_and_keeps_its_result(base_url: str,
     assert result.json()["features"] == sync.json()["features"]
     listed = requests.get(f"{base_url}/jobs", params={"f": "json"}, timeout=30).json()
     assert job_id in {j["jobID"] for j in listed["jobs"]}
+
+
+def test_a_job_is_its_callers(base_url: str) -> None:
+    """Results may hold what only the caller may see: nobody else reads or lists them."""
+    from tests.conftest import EDITOR
+
+    started = requests.post(f"{base_url}/processes/grid-topology/execution",
+                            json={"inputs": {"level": "village"}},
+                            headers={**EDITOR, "Prefer": "respond-async"}, timeout=60)
+    assert started.status_code == 201, started.text
+    location = started.headers["Location"]
+    job_id = location.rsplit("/", 1)[1]
+    assert requests.get(location, params={"f": "json"}, headers=EDITOR,
+                        timeout=30).status_code == 200
+    assert requests.get(location, params={"f": "json"}, timeout=30).status_code == 404
+    assert requests.get(f"{location}/results", params={"f": "json"},
+                        timeout=30).status_code == 404
+    anonymous = requests.get(f"{base_url}/jobs", params={"f": "json"}, timeout=30).json()
+    assert job_id not in {j["jobID"] for j in anonymous["jobs"]}
+    mine = requests.get(f"{base_url}/jobs", params={"f": "json"}, headers=EDITOR,
+                        timeout=30).json()
+    assert job_id in {j["jobID"] for j in mine["jobs"]}

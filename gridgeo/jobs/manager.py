@@ -62,6 +62,16 @@ def run_processor(processor: BaseProcessor, job_id: str, data: dict[str, Any],
                                 "description": message}, JobStatus.failed
 
 
+def _visible(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A job is its caller's: results may hold what only that caller may see. An admin
+    sees every job; anonymous callers share the jobs nobody owns."""
+    if row is None:
+        return None
+    caller = current_identity()
+    owner = (row.get("identity") or {}).get("subject")
+    return row if "admin" in caller.roles or owner == caller.subject else None
+
+
 class JobManager(BaseManager):
     """Process manager storing every job in ``gridgeo.jobs``."""
 
@@ -72,7 +82,9 @@ class JobManager(BaseManager):
 
     def get_jobs(self, status: JobStatus | None = None, limit: int | None = None,
                  offset: int | None = None) -> dict[str, Any]:
-        rows, total = store.list_jobs(limit, offset)
+        caller = current_identity()
+        owner = None if "admin" in caller.roles else (caller.subject or "")
+        rows, total = store.list_jobs(limit, offset, owner)
         return {"jobs": [store.job_document(r) for r in rows], "numberMatched": total}
 
     def add_job(self, job_metadata: dict[str, Any]) -> str:
@@ -88,13 +100,13 @@ class JobManager(BaseManager):
         return store.update_job(job_id, **allowed) if allowed else True
 
     def get_job(self, job_id: str) -> dict[str, Any]:
-        row = store.get_job(job_id)
+        row = _visible(store.get_job(job_id))
         if row is None:
             raise JobNotFoundError()
         return store.job_document(row)
 
     def get_job_result(self, job_id: str) -> tuple[str | None, Any]:
-        row = store.get_job(job_id)
+        row = _visible(store.get_job(job_id))
         if row is None:
             raise JobNotFoundError()
         if row["status"] != "successful" or row["result"] is None:
@@ -105,7 +117,7 @@ class JobManager(BaseManager):
         return row["mimetype"], body
 
     def delete_job(self, job_id: str) -> bool:
-        if not store.delete_job(job_id):
+        if _visible(store.get_job(job_id)) is None or not store.delete_job(job_id):
             raise JobNotFoundError()
         return True
 

@@ -65,12 +65,20 @@ def get_job(job_id: str) -> dict[str, Any] | None:
                            (job_id,)).fetchone()
 
 
-def list_jobs(limit: int | None, offset: int | None) -> tuple[list[dict[str, Any]], int]:
+def list_jobs(limit: int | None, offset: int | None,
+              owner: str | None) -> tuple[list[dict[str, Any]], int]:
+    """Newest first; ``owner`` narrows to one subject's jobs ("" = nobody's, None = all)."""
+    where = sql.SQL("")
+    params: list[Any] = []
+    if owner is not None:
+        where = sql.SQL(" WHERE coalesce(identity->>'subject', '') = %s")
+        params.append(owner)
     with connection() as conn:
-        total = conn.execute("SELECT count(*) FROM gridgeo.jobs").fetchone()[0]  # type: ignore[index]
+        total = conn.execute(sql.SQL("SELECT count(*) FROM gridgeo.jobs") + where,
+                             params).fetchone()[0]  # type: ignore[index]
         cur = conn.cursor(row_factory=_dict_row)
-        rows = cur.execute("SELECT * FROM gridgeo.jobs ORDER BY created DESC LIMIT %s OFFSET %s",
-                           (limit, offset or 0)).fetchall()
+        rows = cur.execute(sql.SQL("SELECT * FROM gridgeo.jobs") + where + sql.SQL(
+            " ORDER BY created DESC LIMIT %s OFFSET %s"), [*params, limit, offset or 0]).fetchall()
     return rows, int(total)
 
 
