@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import orjson
+import psycopg
 from flask import Response
 
 
@@ -27,3 +28,12 @@ class RequestError(Exception):
 class NotFound(RequestError):
     def __init__(self, message: str):
         super().__init__(message, HTTPStatus.NOT_FOUND, "NotFound")
+
+
+def trigger_refusal(exc: psycopg.Error, fallback: str) -> RequestError | None:
+    """The refusal a gridgeo trigger raised (``RAISE ... USING ERRCODE = 'GG409'``) as the
+    HTTP status and sentence it chose; None for any other database error."""
+    state = exc.diag.sqlstate or ""
+    if state.startswith("GG") and state[2:].isdigit():
+        return RequestError(exc.diag.message_primary or fallback, int(state[2:]))
+    return None

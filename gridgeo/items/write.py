@@ -15,8 +15,7 @@ import psycopg
 from psycopg import sql
 
 from gridgeo.db.pool import connection
-from gridgeo.errors import NotFound, RequestError
-from gridgeo.identity import current_identity
+from gridgeo.errors import NotFound, RequestError, trigger_refusal
 from gridgeo.items.validate import ValidFeature
 from gridgeo.provider.columns import TableInfo
 
@@ -67,12 +66,6 @@ def _table(target: WriteTarget) -> sql.Composable:
     return sql.SQL("gridgeo.{}").format(sql.Identifier(target.table))
 
 
-def _attribute(conn: psycopg.Connection) -> None:
-    """Name the caller for this transaction, so triggers and audit logs can record who."""
-    conn.execute("SELECT set_config('gridgeo.actor', %s, true)",
-                 (current_identity().subject or "anonymous",))
-
-
 def create(target: WriteTarget, feature: ValidFeature) -> tuple[str, str]:
     """Insert; returns the new id and its ETag."""
     names = [sql.Identifier(k) for k in feature.properties]
@@ -86,7 +79,6 @@ def create(target: WriteTarget, feature: ValidFeature) -> tuple[str, str]:
         _table(target), sql.SQL(", ").join(names), sql.SQL(", ").join(values),
         sql.Identifier(target.id_field))
     with database_write_errors(target), connection() as conn:
-        _attribute(conn)
         row = conn.execute(stmt, params).fetchone()
     assert row is not None
     return row[0], etag(row[1])
@@ -94,7 +86,6 @@ def create(target: WriteTarget, feature: ValidFeature) -> tuple[str, str]:
 
 def _lock(conn: psycopg.Connection, target: WriteTarget, item_id: str,
           if_match: str | None) -> None:
-    _attribute(conn)
     row = conn.execute(sql.SQL("SELECT xmin::text FROM {} WHERE {}::text = %s FOR UPDATE")
                        .format(_table(target), sql.Identifier(target.id_field)),
                        (item_id,)).fetchone()
@@ -177,11 +168,9 @@ class database_write_errors:
             return
         diag = exc.diag
         LOGGER.info("write refused: %s", exc)
-        state = diag.sqlstate or ""
-        if state.startswith("GG") and state[2:].isdigit():
-            # gridgeo's own triggers speak to the client: GG400 -> HTTP 400, GG409 -> 409 ...
-            raise RequestError(diag.message_primary or "the write was refused.",
-                               int(state[2:]), "InvalidParameterValue") from None
+        refusal = trigger_refusal(exc, "the write was refused.")
+        if refusal is not None:
+            raise refusal from None
         if isinstance(exc, psycopg.errors.UniqueViolation):
             raise RequestError(_key_sentence(diag.message_detail, True), 409,
                                "Conflict") from None

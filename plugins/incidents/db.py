@@ -9,8 +9,7 @@ from contextlib import contextmanager
 import psycopg
 
 from gridgeo.db.pool import connection
-from gridgeo.errors import RequestError
-from gridgeo.identity import current_identity
+from gridgeo.errors import RequestError, trigger_refusal
 from gridgeo.security.access import require_for
 
 LOGGER = logging.getLogger(__name__)
@@ -30,15 +29,12 @@ def write_transaction() -> Iterator[psycopg.Connection]:
     database error a generic sentence (the raw text is only logged). Rolled back on error.
     """
     try:
-        with connection() as conn:
-            conn.execute("SELECT set_config('gridgeo.actor', %s, true)",
-                          (current_identity().subject or "anonymous",))
+        with connection() as conn:  # names the caller (gridgeo.actor) for triggers
             yield conn
     except psycopg.Error as exc:
-        state = exc.diag.sqlstate or ""
-        if state.startswith("GG") and state[2:].isdigit():
-            raise RequestError(exc.diag.message_primary or "the write was refused.",
-                               int(state[2:])) from None
+        refusal = trigger_refusal(exc, "the write was refused.")
+        if refusal is not None:
+            raise refusal from None
         LOGGER.error("write failed: %s", exc)
         raise RequestError("the write failed on the server and nothing was changed.", 500,
                            "ServerError") from None

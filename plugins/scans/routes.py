@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 from gridgeo_plugins.scans.parse import Scan, parse_scan
 
 from gridgeo.db.pool import connection
-from gridgeo.errors import RequestError
+from gridgeo.errors import RequestError, trigger_refusal
 from gridgeo.identity import current_identity
 from gridgeo.security.access import require_for
 
@@ -76,10 +76,9 @@ def record_scan(conn: psycopg.Connection, scan: Scan, inspector: str) -> dict[st
                 "lat": scan.lat}).fetchone()
             return _outcome(conn, scan.scan_uuid, "created" if row else "duplicate")
     except psycopg.Error as exc:
-        state = exc.diag.sqlstate or ""
-        if state.startswith("GG") and state[2:].isdigit():
-            raise RequestError(exc.diag.message_primary or "the scan was refused.",
-                               int(state[2:])) from None
+        refusal = trigger_refusal(exc, "the scan was refused.")
+        if refusal is not None:
+            raise refusal from None
         LOGGER.error("scan failed: %s", exc)
         raise RequestError("the scan could not be stored; nothing was changed.", 500,
                            "ServerError") from None
