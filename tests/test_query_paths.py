@@ -13,7 +13,6 @@ import pytest
 import requests
 from pygeoapi.util import CrsTransformSpec
 
-from gridgeo.items.params import CollectionInfo
 from gridgeo.items.respond import items_response
 from gridgeo.provider.postgis import PostGISProvider, set_pending_filter
 from gridgeo.settings import get_settings
@@ -93,15 +92,8 @@ def test_cql_filter_agrees_on_both_paths(base_url: str, config: dict[str, Any]) 
 @pytest.mark.parametrize("mode", ["exact", "estimated", "off"])
 def test_number_matched_modes(config: dict[str, Any], conn: psycopg.Connection,
                               mode: str) -> None:
-    p = provider(config, "addresses")
-    types = p.column_types()
-    info = CollectionInfo(
-        id="addresses", table=p.table, source=p.source, id_field=p.id_field,
-        geometry_column=p.geometry_column, time_field=p.time_field,
-        default_order=p.default_order,
-        columns={name: types[name] for name in p.visible_columns()},
-        limits={"default_items": 10, "max_items": 10000},
-        crs=list(config["resources"]["addresses"]["providers"][0]["crs"]))
+    info = provider(config, "addresses").describe(
+        "addresses", {"default_items": 10, "max_items": 10000})
     info = dataclasses.replace(info, count=mode)
     total = conn.execute("SELECT count(*) FROM gridgeo.addresses").fetchone()[0]  # type: ignore[index]
     last_page = str(total - 3)

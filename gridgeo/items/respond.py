@@ -31,16 +31,8 @@ def collection_info(config: dict[str, Any], collection_id: str) -> CollectionInf
                          if p.get("type") == "feature" and p.get("name") == PROVIDER), None)
     if provider_def is None:
         return None
-    provider = PostGISProvider(provider_def)
-    all_columns = provider.column_types()
-    return CollectionInfo(
-        id=collection_id, table=provider.table, source=provider.source, id_field=provider.id_field,
-        geometry_column=provider.geometry_column, time_field=provider.time_field,
-        default_order=provider.default_order,
-        columns={name: all_columns[name] for name in provider.visible_columns()},
-        limits={**config["server"].get("limits", {}), **resource.get("limits", {})},
-        crs=list(provider_def.get("crs", [])),
-        count=provider_def["data"].get("count", "exact"))
+    limits = {**config["server"].get("limits", {}), **resource.get("limits", {})}
+    return PostGISProvider(provider_def).describe(collection_id, limits)  # type: ignore[no-any-return]
 
 
 def _href(base: str, args: Mapping[str, str], **changes: Any) -> str:

@@ -132,22 +132,29 @@ class PostGISProvider(BaseProvider):
         return {"type": "FeatureCollection", "features": features,
                 "numberMatched": matched, "numberReturned": len(features)}
 
+    def describe(self, collection_id: str = "", limits: dict[str, Any] | None = None) -> Any:
+        """What the items route needs to know of this collection, for the current caller
+        (a ``gridgeo.items.params.CollectionInfo``)."""
+        from gridgeo.items.params import CollectionInfo
+
+        types = self.column_types()
+        return CollectionInfo(
+            id=collection_id, table=self.table, source=self.source, id_field=self.id_field,
+            geometry_column=self.geometry_column, time_field=self.time_field,
+            default_order=self.default_order,
+            columns={name: types[name] for name in self.visible_columns()},
+            limits=limits or {}, crs=list(self.provider_def.get("crs", [])),
+            count=self.provider_def["data"].get("count", "exact"))
+
     def _filter_condition(self) -> tuple[Any, list[Any]] | None:
         params = _pending_filter.get()
         if not params:
             return None
         from gridgeo.errors import RequestError
-        from gridgeo.items.params import CollectionInfo, parse_filter
+        from gridgeo.items.params import parse_filter
 
-        types = self.column_types()
-        info = CollectionInfo(
-            id="", table=self.table, source=self.source, id_field=self.id_field,
-            geometry_column=self.geometry_column, time_field=self.time_field,
-            default_order=self.default_order,
-            columns={name: types[name] for name in self.visible_columns()}, limits={},
-            crs=list(self.provider_def.get("crs", [])))
         try:
-            return parse_filter(params, info)
+            return parse_filter(params, self.describe())
         except RequestError as exc:
             raise ProviderInvalidQueryError(user_msg=exc.message) from None
 
