@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import psycopg
 from flask import Blueprint, Response, redirect
 from gridgeo_plugins.qr.images import Plate, plate_sheet_svg, qr_png, qr_svg
 from gridgeo_plugins.qr.targets import KINDS, QrKind
@@ -34,18 +33,12 @@ def _kind(letter: str) -> QrKind:
     return kind
 
 
-def _with_public_url(conn: psycopg.Connection) -> None:
-    # The views build qr_payload from this per-transaction setting (gridgeo.qr_url).
-    conn.execute("SELECT set_config('gridgeo.public_url', %s, true)", (public_url(),))
-
-
 def find_target(letter: str, code: str) -> tuple[QrKind, Any, str]:
     """The target's collection, its id and its QR payload, or a 404."""
     kind = _kind(letter)
     if not _CODE.match(code):
         raise NotFound(f"{code!r} is not a code of a {kind.collection} item.")
     with connection() as conn:
-        _with_public_url(conn)
         row = conn.execute(sql.SQL("SELECT id, qr_payload FROM {} WHERE {} = %s").format(
             kind.view, sql.Identifier(kind.code_column)), (code,)).fetchone()
     if row is None:
@@ -85,7 +78,6 @@ SELECT qr_payload, village || road || house_number || coalesce(building, '')
 def plates(grid_code: str) -> Response:
     """A printable sheet of door plates for every address of a unit grid."""
     with connection() as conn:
-        _with_public_url(conn)
         grid = conn.execute("SELECT name, level FROM gridgeo.grids WHERE code = %s",
                             (grid_code,)).fetchone()
         if grid is None:
