@@ -10,7 +10,8 @@ from pathlib import Path
 
 import psycopg
 
-from gridgeo.db.cluster import cluster_from, database_url, prepare_database
+from gridgeo.db.cluster import admin_url as cluster_admin_url
+from gridgeo.db.cluster import database_url, prepare_database
 from gridgeo.db.migrate import apply_migrations, collect_migrations
 from gridgeo.db.pool import connect
 from gridgeo.plugins import get_plugin_manager
@@ -18,10 +19,7 @@ from gridgeo.settings import get_settings
 
 
 def admin_url(dbname: str) -> str:
-    settings = get_settings()
-    if settings.database_url:
-        return psycopg.conninfo.make_conninfo(settings.database_url, dbname=dbname)
-    return cluster_from(settings).admin_url(dbname)
+    return cluster_admin_url(get_settings(), dbname)
 
 
 def bench_database(name: str, scale: int, seed: int = 7) -> tuple[str, Path]:

@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from gridgeo.db.cluster import cluster_from, database_url, prepare_database
+from gridgeo.db.cluster import admin_url, database_url, prepare_database
 from gridgeo.db.migrate import apply_migrations, collect_migrations
 from gridgeo.plugins import get_plugin_manager
-from gridgeo.settings import get_settings
+from gridgeo.settings import Settings, get_settings
 
 TEST_DB = f"gridgeo_test_{os.getpid()}"
 DEMO_SEED = 42
@@ -51,19 +51,13 @@ def jwks_file() -> Path:
 
 
 @functools.cache
-def _admin_base() -> tuple[str | None, Any]:
+def _admin_settings() -> Settings:
     """Read once, before the demo fixture points GRIDGEO_DATABASE_URL at the test database."""
-    settings = get_settings()
-    return settings.database_url, None if settings.database_url else cluster_from(settings)
+    return get_settings()
 
 
 def _admin_url(dbname: str) -> str:
-    """A connection that may create databases: the private cluster's superuser, or the
-    configured URL's own role (it needs CREATEDB) pointed at another database."""
-    url, cluster = _admin_base()
-    if url:
-        return psycopg.conninfo.make_conninfo(url, dbname=dbname)
-    return cluster.admin_url(dbname)  # type: ignore[no-any-return]
+    return admin_url(_admin_settings(), dbname)
 
 
 @pytest.fixture(scope="session")

@@ -235,3 +235,13 @@ def database_url(settings: Settings) -> str:
     if not cluster.password_file.exists():
         raise ClusterError("no database: run `gridgeo db start` or set GRIDGEO_DATABASE_URL")
     return cluster.url
+
+
+def admin_url(settings: Settings, dbname: str) -> str:
+    """A connection that may create databases and extensions: the private cluster's
+    superuser, or the configured URL's own role pointed at ``dbname``."""
+    import psycopg
+
+    if settings.database_url:
+        return psycopg.conninfo.make_conninfo(settings.database_url, dbname=dbname)
+    return cluster_from(settings).admin_url(dbname)
