@@ -15,6 +15,7 @@ from psycopg import sql
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
 from gridgeo.items.params import CollectionInfo, build_query, parse_output_crs
+from gridgeo.provider.columns import has_row_versions
 from gridgeo.provider.postgis import PostGISProvider, database_errors
 from gridgeo.provider.query import FeatureQuery
 
@@ -99,11 +100,9 @@ def items_response(info: CollectionInfo, args: Mapping[str, str], base: str) -> 
 def _row_version(conn: psycopg.Connection, info: CollectionInfo, item_id: str) -> str | None:
     """The item's row version (xmin) in the table behind the collection; None when that
     relation is a view, which has no row versions (nor writes to guard)."""
-    table = sql.Identifier("gridgeo", info.table)
-    kind = conn.execute("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(%s)",
-                        (table.as_string(conn),)).fetchone()
-    if kind is None or kind[0] not in ("r", "p", "m"):  # table, partitioned, materialized
+    if not has_row_versions(info.table):
         return None
+    table = sql.Identifier("gridgeo", info.table)
     row = conn.execute(sql.SQL("SELECT xmin::text FROM {} WHERE {}::text = %s")
                        .format(table, sql.Identifier(info.id_field)), (item_id,)).fetchone()
     return None if row is None else str(row[0])

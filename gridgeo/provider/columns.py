@@ -60,10 +60,28 @@ def source_columns(source: str) -> dict[str, Column]:
         return _cache[source]
 
 
+_row_versioned: dict[str, bool] = {}
+
+
+def has_row_versions(relation: str) -> bool:
+    """Whether ``gridgeo.<relation>`` stores rows (a table, partitioned or materialized)
+    and so has row versions (xmin) to serve as ETags; views have none. Read once."""
+    with _lock:
+        if relation not in _row_versioned:
+            with connection() as conn:
+                kind = conn.execute(
+                    "SELECT relkind::text FROM pg_class"
+                    " WHERE oid = to_regclass('gridgeo.' || quote_ident(%s))",
+                    (relation,)).fetchone()
+            _row_versioned[relation] = kind is not None and kind[0] in ("r", "p", "m")
+        return _row_versioned[relation]
+
+
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _tables.clear()
+        _row_versioned.clear()
 
 
 @dataclass(frozen=True)
