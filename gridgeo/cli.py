@@ -184,9 +184,11 @@ def show_config() -> None:
 
 
 def _register_plugin_commands() -> None:
+    from gridgeo.importer.command import import_command
     from gridgeo.qgis_project import qgis_project_command
 
     main.add_command(qgis_project_command)
+    main.add_command(import_command)
 
 
 _register_plugin_commands()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -136,3 +137,28 @@ def base_url(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
                    stdout=subprocess.DEVNULL)
     yield f"http://127.0.0.1:{port}"
     subprocess.run([*cli, "stop"], env=env, check=False)
+
+
+@contextlib.contextmanager
+def empty_database(name: str) -> Iterator[str]:
+    """A new database on the test cluster, migrated but with no town in it (imports start
+    from here); dropped afterwards. ``name`` keeps parallel fixtures apart."""
+    base = database_url(_admin_settings())
+    dbname = f"gridgeo_{name}_{os.getpid()}"
+    with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
+        admin.execute(f'CREATE DATABASE "{dbname}" OWNER "{owner}"')
+    prepare_database(_admin_url(dbname))
+    url = psycopg.conninfo.make_conninfo(base, dbname=dbname)
+    from gridgeo.db.pool import connect
+
+    with connect(url) as conn:
+        apply_migrations(conn, collect_migrations(get_plugin_manager()))
+        get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
+        conn.commit()
+    try:
+        yield url
+    finally:
+        with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

@@ -12,7 +12,7 @@ import psycopg
 from flask import Blueprint
 
 from gridgeo import hookimpl
-from gridgeo.contributions import ProcessContribution
+from gridgeo.contributions import IncidentCategory, ProcessContribution
 
 
 @hookimpl
@@ -26,6 +26,13 @@ def gridgeo_blueprints() -> list[Blueprint]:
 def gridgeo_processes() -> list[ProcessContribution]:
     return [ProcessContribution("incident-report",
                                 "gridgeo_plugins.incidents.report.IncidentReport")]
+
+
+@hookimpl
+def gridgeo_incident_categories() -> list[IncidentCategory]:
+    from gridgeo_plugins.incidents.categories import standard_categories
+
+    return standard_categories()
 
 
 @hookimpl

@@ -1,0 +1,107 @@
+"""The source CRS of an imported layer: declared, read from the file, or told from the numbers.
+
+Files from Chinese GIS offices come in CGCS2000 (geographic or Gauss–Krüger), WGS84, and
+older data in Xi'an 1980 or Beijing 1954. PROJ knows no published transformation from
+those two datums to CGCS2000, only a "ballpark" one that ignores the datum shift (tens of
+metres and more): such a layer is refused until the surveying bureau's parameters are
+given (``+towgs84=...``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from pyproj.transformer import TransformerGroup
+
+from .problems import ImportError_
+
+TARGET_SRID = 4490
+# Datums whose difference from CGCS2000 is below a metre at county scale.
+_NEAR_CGCS2000 = re.compile(r"China 2000|CGCS|World Geodetic System 1984|WGS ?84|ITRF|"
+                            r"International Terrestrial", re.I)
+# CGCS2000 Gauss–Krüger zones with the zone number prefixed to the easting.
+_GK3_ZONES = range(25, 46)   # EPSG:4513 (zone 25) .. 4533 (zone 45)
+_GK6_ZONES = range(13, 24)   # EPSG:4491 (zone 13) .. 4501 (zone 23)
+
+
+@dataclass(frozen=True)
+class SourceCrs:
+    crs: CRS
+    note: str  # how it was found, for the report
+
+
+def parse_crs(text: str) -> CRS:
+    """A CRS from what a user writes: ``EPSG:4549``, ``4549``, a WKT or a PROJ string."""
+    try:
+        return CRS.from_user_input(int(text) if text.strip().isdigit() else text)
+    except CRSError as exc:
+        raise ImportError_(f"crs '{text}' is not a coordinate reference system PROJ knows; "
+                           "write it as EPSG:4490, EPSG:4549 or a PROJ string") from exc
+
+
+def guess_crs(xy: NDArray[np.float64], metric_srid: int) -> SourceCrs | None:
+    """The CRS the coordinates most likely are in, or None when the numbers do not tell."""
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if len(xy) == 0:
+        return None
+    x, y = xy[:, 0], xy[:, 1]
+    if (x.min() >= 73 and x.max() <= 136 and y.min() >= 3 and y.max() <= 54):
+        return SourceCrs(CRS.from_epsg(TARGET_SRID),
+                         "no CRS in the file; longitudes and latitudes in China: "
+                         "taken as CGCS2000 (EPSG:4490)")
+    zones = np.unique((x // 1_000_000).astype(int))
+    if len(zones) == 1 and y.min() > 0 and y.max() < 6_000_000:
+        zone = int(zones[0])
+        if zone in _GK3_ZONES:
+            epsg = 4513 + zone - _GK3_ZONES.start
+            return SourceCrs(CRS.from_epsg(epsg), f"no CRS in the file; eastings carry "
+                             f"zone {zone}: taken as CGCS2000 3-degree zone (EPSG:{epsg})")
+        if zone in _GK6_ZONES:
+            epsg = 4491 + zone - _GK6_ZONES.start
+            return SourceCrs(CRS.from_epsg(epsg), f"no CRS in the file; eastings carry "
+                             f"zone {zone}: taken as CGCS2000 6-degree zone (EPSG:{epsg})")
+        if zone == 0 and x.min() > 100_000 and x.max() < 900_000:
+            return SourceCrs(CRS.from_epsg(metric_srid),
+                             "no CRS in the file; Gauss–Krüger coordinates without a zone "
+                             f"prefix: taken as the deployment's zone EPSG:{metric_srid} "
+                             "(set crs: if they belong to another zone)")
+    return None
+
+
+def resolve_crs(declared: str, found: CRS | None, xy: NDArray[np.float64],
+                metric_srid: int) -> SourceCrs:
+    """The CRS to read a layer in: the mapping's ``crs`` unless ``auto``, then the file's,
+    then a guess from the coordinates; refuses what cannot be known."""
+    if declared != "auto":
+        crs = parse_crs(declared)
+        note = f"as the mapping says ({crs.to_string()})"
+        if found is not None and not found.equals(crs, ignore_axis_order=True):
+            note += f"; the file itself says {found.name}"
+        return SourceCrs(crs, note)
+    if found is not None:
+        return SourceCrs(found, f"from the file ({found.name})")
+    guess = guess_crs(xy, metric_srid)
+    if guess is None:
+        raise ImportError_("the file has no CRS and its coordinates do not tell which one "
+                           "they are in; add crs: (e.g. EPSG:4490 or EPSG:4549) to the mapping")
+    return guess
+
+
+def to_cgcs2000(crs: CRS) -> Transformer:
+    """A transformer to EPSG:4490 (x = longitude), refusing datum shifts PROJ does not know."""
+    group = TransformerGroup(crs, TARGET_SRID, always_xy=True)
+    if not group.transformers:
+        raise ImportError_(f"PROJ has no way from {crs.name} to CGCS2000")
+    best = group.transformers[0]
+    datum = crs.geodetic_crs.datum.name if crs.geodetic_crs and crs.geodetic_crs.datum else ""
+    if "Ballpark" in best.description and not _NEAR_CGCS2000.search(datum):
+        raise ImportError_(
+            f"{crs.name} ({datum}) differs from CGCS2000 by tens of metres and PROJ knows no "
+            "published transformation between them; give your surveying bureau's parameters "
+            "as crs: '+proj=... +towgs84=dx,dy,dz,rx,ry,rz,s' in the mapping")
+    return best

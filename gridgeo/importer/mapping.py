@@ -1,0 +1,110 @@
+"""The mapping file: which source feeds which gridgeo collection, field by field.
+
+```yaml
+county_code: "410399"          # optional: codes must start with it
+layers:
+  - target: grids
+    source: 网格.shp            # relative to this file
+    encoding: auto              # or GBK, UTF-8
+    crs: auto                   # or EPSG:4549, a PROJ string
+    offset: none                # gcj02 / bd09: undo a Chinese web map's offset
+    fields:
+      code: WGBM                # gridgeo field: source field
+      name: WGMC
+      level: {from: JB, map: {单元网格: unit, 微网格: micro}}
+      kind: {default: basic}
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .problems import ImportError_
+
+
+class FieldRule(BaseModel):
+    """A gridgeo field from a source field, with local words mapped to gridgeo's values."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    source: str | None = Field(default=None, alias="from")
+    map: dict[str, Any] = Field(default_factory=dict)
+    default: Any = None
+
+
+class Coordinates(BaseModel):
+    """Where a table without geometry keeps its positions: x/y columns or a WKT column."""
+
+    model_config = ConfigDict(extra="forbid")
+    x: str | None = None
+    y: str | None = None
+    wkt: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Coordinates:
+        if not self.wkt and not (self.x and self.y):
+            raise ValueError("coordinates need x and y columns, or a wkt column")
+        return self
+
+
+class LayerMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str
+    source: Path
+    layer: str | None = None
+    encoding: str = "auto"
+    crs: str = "auto"
+    offset: Literal["none", "gcj02", "bd09"] = "none"
+    coordinates: Coordinates | None = None
+    repair: bool = False
+    noding: Literal["crossings", "endpoints"] | None = None
+    retire_missing: bool = False
+    fields: dict[str, str | FieldRule] = Field(default_factory=dict)
+
+    def rule(self, field: str) -> FieldRule | None:
+        value = self.fields.get(field)
+        if value is None:
+            return None
+        return FieldRule(**{"from": value}) if isinstance(value, str) else value
+
+    @property
+    def label(self) -> str:
+        return f"{self.target} ({self.source.name}{':' + self.layer if self.layer else ''})"
+
+
+class ImportPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    county_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    layers: list[LayerMapping]
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "the file"
+
+
+def load_plan(path: Path) -> ImportPlan:
+    """Read and check a mapping file; source paths become relative to the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ImportError_(f"cannot read the mapping file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ImportError_(f"the mapping file {path} is not valid YAML: {exc}") from exc
+    if isinstance(data, dict) and "layers" not in data and "target" in data:
+        data = {"layers": [data]}  # a single layer needs no list around it
+    try:
+        plan = ImportPlan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ImportError_(f"mapping file {path.name}, {_where(first['loc'])}: "
+                           f"{first['msg']}") from exc
+    for layer in plan.layers:
+        if not layer.source.is_absolute():
+            layer.source = (path.parent / layer.source).resolve()
+        if not layer.source.exists():
+            raise ImportError_(f"mapping file {path.name}: source {layer.source} does not exist")
+    return plan

@@ -1,0 +1,130 @@
+"""One mapped layer read, converted and checked: the rows that can be written, and the
+rejects with their reasons. Nothing is written here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psycopg
+import shapely
+from numpy.typing import NDArray
+
+from .crs import resolve_crs, to_cgcs2000
+from .geometries import fit_geometries, outside
+from .geometries import to_cgcs2000 as move_to_cgcs2000
+from .mapping import LayerMapping
+from .offsets import detect_offset
+from .problems import LayerReport, Reject
+from .rows import check_row, field_plans, key_of
+from .sources import SourceTable, read_source
+from .targets import TARGETS, TableShape, Target, table_shape
+
+
+@dataclass
+class ImportContext:
+    """What the layers of one import share: the county and what is known so far."""
+
+    conn: psycopg.Connection
+    county_code: str | None
+    metric_srid: int
+    county_area: shapely.Geometry | None = None
+    reference: list[Any] = field(default_factory=list)  # lon/lat geometries known to be right
+    reference_name: str = "roads and address points"
+
+
+@dataclass
+class PreparedLayer:
+    mapping: LayerMapping
+    target: Target
+    shape: TableShape
+    report: LayerReport
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    geoms: NDArray[np.object_] = field(default_factory=lambda: np.empty(0, dtype=object))
+
+    def keys(self) -> list[str]:
+        return [key_of(row, self.target) for row in self.rows]
+
+
+def read_positions(mapping: LayerMapping, context: ImportContext, report: LayerReport,
+                   needs_geometry: bool = True) -> SourceTable:
+    """The layer's source, its geometries moved to CGCS2000 (offset undone when told)."""
+    table = read_source(mapping.source, mapping.layer, mapping.encoding, mapping.coordinates,
+                        needs_geometry)
+    report.rows = len(table)
+    report.notes.extend(table.notes)
+    if not needs_geometry or shapely.is_missing(table.geoms).all():
+        return table
+    present = table.geoms[~shapely.is_missing(table.geoms)]
+    xy = shapely.get_coordinates(present[: 5000]) if len(present) else np.empty((0, 2))
+    source_crs = resolve_crs(mapping.crs, table.crs, xy, context.metric_srid)
+    report.notes.append(f"CRS {source_crs.note}")
+    epsg = source_crs.crs.to_epsg()
+    transformer = None if epsg == 4490 else to_cgcs2000(source_crs.crs)
+    table.geoms = move_to_cgcs2000(table.geoms, transformer, mapping.offset)
+    if mapping.offset != "none":
+        report.notes.append(f"{mapping.offset.upper()} offset undone on every vertex")
+    elif context.reference and len(present) and kind_of_points(table.geoms):
+        guess = detect_offset(table.geoms[~shapely.is_missing(table.geoms)],
+                              np.asarray(context.reference, dtype=object),
+                              context.metric_srid, context.reference_name)
+        report.extra["offset_guess"] = guess.offset
+        if guess.offset in ("gcj02", "bd09"):
+            report.problems.append(_offset_problem(report.name, guess.sentence))
+        elif guess.offset == "unknown":
+            report.notes.append(guess.sentence)
+    return table
+
+
+def kind_of_points(geoms: NDArray[np.object_]) -> bool:
+    """Offsets are judged on point layers: a polygon's centre says little about roads."""
+    types = shapely.get_type_id(geoms[~shapely.is_missing(geoms)])
+    return bool(len(types)) and bool(np.all(types == shapely.GeometryType.POINT))
+
+
+def _offset_problem(layer: str, sentence: str) -> Any:
+    from .problems import LayerProblem
+
+    return LayerProblem(layer, "web-map offset", (), sentence)
+
+
+def prepare_layer(mapping: LayerMapping, context: ImportContext) -> PreparedLayer:
+    """Read, convert and check one layer; the rejects are in ``report.rejects``."""
+    target = TARGETS[mapping.target]
+    report = LayerReport(mapping.label, target.name, str(mapping.source))
+    table = read_positions(mapping, context, report, needs_geometry=target.geometry is not None)
+    shape = table_shape(context.conn, target.table)
+    plans = field_plans(mapping, shape, target, table.fields)
+    layer = PreparedLayer(mapping, target, shape, report)
+    geoms = table.geoms
+    geom_reasons: list[str | None] = [None] * len(table)
+    far = None
+    if target.geometry:
+        geoms, geom_reasons, repaired = fit_geometries(table.geoms, target.geometry,
+                                                       mapping.repair)
+        if repaired:
+            report.notes.append(f"{repaired} invalid geometries repaired")
+        far = outside(geoms, context.county_area) if target.name != "grids" else None
+    first_row: dict[str, int] = {}
+    kept = []
+    for i, source in enumerate(table.rows):
+        number = i + 1
+        row, reason = check_row(source, plans, shape, target, context.county_code)
+        key = key_of(row, target)
+        reason = reason or geom_reasons[i]
+        if reason is None and far is not None and far[i]:
+            reason = "lies outside the county (its town grids)"
+        if reason is None and key in first_row:
+            reason = f"duplicates row {first_row[key]}, which has the same {'/'.join(target.key)}"
+        if reason is not None:
+            report.rejects.append(Reject(report.name, number, key if key != "None" else None,
+                                         reason))
+            continue
+        first_row[key] = number
+        kept.append(i)
+        layer.rows.append(row)
+        layer.row_numbers.append(number)
+    layer.geoms = np.asarray(geoms, dtype=object)[kept] if target.geometry else layer.geoms
+    return layer

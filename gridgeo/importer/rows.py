@@ -1,0 +1,155 @@
+"""Source rows to gridgeo rows: mapped, converted and checked one by one.
+
+Every rule a single row can break is checked here, with a sentence naming the field and
+what to fix: missing required values, values that are not of the column's type, words
+outside the column's allowed list, codes outside the national layout or the county,
+and codes that disagree with their parent's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gridgeo_plugins.topology.codes import CODE_FORMAT, FORMAT_WORDS, parent_matches
+
+from .convert import ConversionError, as_text, convert
+from .mapping import LayerMapping
+from .problems import ImportError_
+from .targets import TableShape, Target
+
+# The natural code of each target starts with the county's 6-digit GB/T 2260 code.
+COUNTY_CODED = {"grids": "code", "police_grids": "code", "addresses": "address_code",
+                "mine_tunnels": "adit_no", "greenhouses": "gh_no", "incidents": "case_no"}
+# Fields the importer can fill from a code when the file lacks them.
+DERIVABLE = {"grids": {"level", "parent_code", "village_code", "kind"},
+             "addresses": {"village_code"}}
+_LEVEL_BY_CODE = [(level, CODE_FORMAT[level]) for level in CODE_FORMAT]
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """Which source field (or only a default) feeds each gridgeo field."""
+
+    target_field: str
+    source_field: str | None
+    values: dict[str, Any]
+    default: Any
+
+
+def field_plans(mapping: LayerMapping, shape: TableShape, target: Target,
+                source_fields: list[str]) -> list[FieldPlan]:
+    """The mapping checked against the table and the file; same-named fields map themselves."""
+    importable = shape.importable(target)
+    plans = []
+    for name in mapping.fields:
+        if name not in importable:
+            raise ImportError_(f"{mapping.label}: fields.{name}: {target.name} has no field "
+                               f"'{name}'; it has {', '.join(importable)}")
+    for name in importable:
+        rule = mapping.rule(name)
+        if rule is None:
+            if name in source_fields:
+                plans.append(FieldPlan(name, name, {}, None))
+            continue
+        if rule.source is not None and rule.source not in source_fields:
+            raise ImportError_(f"{mapping.label}: fields.{name} reads '{rule.source}', which "
+                               f"the file does not have; its fields are "
+                               f"{', '.join(source_fields)}")
+        plans.append(FieldPlan(name, rule.source, {as_text(k): v for k, v in rule.map.items()},
+                               rule.default))
+    planned = {p.target_field for p in plans} | DERIVABLE.get(target.name, set())
+    missing = [c.name for c in shape.columns.values()
+               if c.required and c.name in importable and c.name not in planned]
+    if missing:
+        raise ImportError_(f"{mapping.label}: {target.name} needs {', '.join(missing)}, but the "
+                           "mapping gives no source field or default for "
+                           f"{'it' if len(missing) == 1 else 'them'} (add them under fields:)")
+    return plans
+
+
+def _mapped(plan: FieldPlan, source: dict[str, Any]) -> Any:
+    value = source.get(plan.source_field) if plan.source_field else None
+    if value is not None and plan.values:
+        value = plan.values.get(as_text(value).strip(), value)
+    return plan.default if value is None else value
+
+
+def _grid_defaults(row: dict[str, Any]) -> None:
+    """Level, parent and village follow from a grid's code where the layout fixes them."""
+    code = row.get("code")
+    if code is None:
+        return
+    if row.get("level") is None:
+        row["level"] = next((lv for lv, rx in _LEVEL_BY_CODE if rx.match(code)), None)
+    level = row.get("level")
+    if row.get("parent_code") is None and level in ("area", "unit", "micro"):
+        row["parent_code"] = code[: {"area": 9, "unit": 12, "micro": 15}[level]]
+    if row.get("village_code") is None and level in ("village", "unit", "micro"):
+        row["village_code"] = code[:12]
+    row.setdefault("kind", "basic")
+    if row.get("kind") is None:
+        row["kind"] = "basic"
+
+
+def _grid_problem(row: dict[str, Any]) -> str | None:
+    code, level, parent = row.get("code"), row.get("level"), row.get("parent_code")
+    if level not in CODE_FORMAT:
+        return f"code {code} fits no grid level; give level: (town, area, village, unit, micro)"
+    if not CODE_FORMAT[level].match(code or ""):
+        return f"code {code} of a {level} grid is not {FORMAT_WORDS[level]}"
+    if level != "town" and (parent is None or not parent_matches(level, code, parent)):
+        return f"code {code} disagrees with its parent {parent}"
+    if level == "town" and parent is not None:
+        return f"town grid {code} cannot have a parent ({parent})"
+    return None
+
+
+def _address_problem(row: dict[str, Any]) -> str | None:
+    code = row.get("address_code") or ""
+    if row["village_code"] != code[:12]:
+        return (f"village_code {row['village_code']} disagrees with address code {code}, "
+                "whose first 12 digits are its village")
+    return None
+
+
+def check_row(source: dict[str, Any], plans: list[FieldPlan], shape: TableShape,
+              target: Target, county_code: str | None) -> tuple[dict[str, Any], str | None]:
+    """The gridgeo row for one source row, and the first reason it cannot be written."""
+    row: dict[str, Any] = {}
+    for plan in plans:
+        value = _mapped(plan, source)
+        column = shape.columns.get(plan.target_field)
+        try:
+            row[plan.target_field] = convert(value, column.type if column else "text")
+        except ConversionError as exc:
+            return row, f"{plan.target_field} '{value}' {exc}"
+    if target.name == "grids":
+        _grid_defaults(row)
+    if target.name == "addresses" and row.get("village_code") is None and row.get("address_code"):
+        row["village_code"] = str(row["address_code"])[:12]
+    for name, column in shape.columns.items():
+        value = row.get(name)
+        if value is None:
+            if column.required and name in shape.importable(target):
+                return row, f"{name} is empty; every {target.name} row needs one"
+            continue
+        if column.allowed and value not in column.allowed:
+            return row, (f"{name} '{value}' is not one of {', '.join(column.allowed)}; "
+                         f"map it with fields.{name}.map")
+        for pattern in column.patterns:
+            if re.search(pattern, str(value)) is None:
+                return row, f"{name} {value} does not follow the national code layout"
+    key_field = COUNTY_CODED.get(target.name)
+    if county_code and key_field and not str(row.get(key_field, "")).startswith(county_code):
+        return row, f"{key_field} {row.get(key_field)} is not in county {county_code}"
+    if target.name == "grids":
+        return row, _grid_problem(row)
+    if target.name == "addresses":
+        return row, _address_problem(row)
+    return row, None
+
+
+def key_of(row: dict[str, Any], target: Target) -> str:
+    return "/".join(str(row.get(k)) for k in target.key)

@@ -1,0 +1,204 @@
+"""An import from start to end: check every layer, then write all of them in one
+transaction, or nothing.
+
+Order matters: departments and staff before the assignments that name them, grids
+before what lies in them (their town grids are the county every position is checked
+against), the road network and the DEM last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import shapely
+
+from gridgeo.geometry.layer import metric_srid
+
+from .deployment import adopt_metric_srid, deployment_is_empty
+from .gridcheck import county_area, grid_problems
+from .mapping import ImportPlan, LayerMapping
+from .prepare import ImportContext, PreparedLayer, prepare_layer, read_positions
+from .problems import ImportError_, ImportReport, LayerReport, Reject
+from .targets import ORDER, SPECIAL_TARGETS
+from .write import write_layer
+
+Say = Callable[[str], None]
+
+
+def _county_code(conn: psycopg.Connection, plan: ImportPlan) -> str | None:
+    row = conn.execute("SELECT value FROM gridgeo.deployment WHERE key = 'county_code'"
+                       ).fetchone()
+    current = row[0] if row else None
+    if plan.county_code is None or plan.county_code == current:
+        return current
+    if not deployment_is_empty(conn):
+        raise ImportError_(f"this gridgeo serves county {current}; the mapping says "
+                           f"county_code {plan.county_code}. Import into a new database to "
+                           "start another county")
+    conn.execute("INSERT INTO gridgeo.deployment (key, value) VALUES ('county_code', %s) "
+                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (plan.county_code,))
+    return plan.county_code
+
+
+def _reference(conn: psycopg.Connection) -> list[shapely.Geometry]:
+    """Geometries known to be in CGCS2000 to test positions against for web-map offsets:
+    roads and address points (grid polygons cover everything, so they cannot tell)."""
+    rows = conn.execute("(SELECT ST_AsBinary(geom) FROM gridgeo.roads LIMIT 50000) UNION ALL "
+                        "(SELECT ST_AsBinary(geom) FROM gridgeo.addresses LIMIT 50000)"
+                        ).fetchall()
+    return list(shapely.from_wkb([bytes(r[0]) for r in rows])) if rows else []
+
+
+def _sorted(layers: list[LayerMapping]) -> list[LayerMapping]:
+    for layer in layers:
+        if layer.target not in ORDER:
+            raise ImportError_(f"target '{layer.target}' is not something gridgeo imports; "
+                               f"choose one of {', '.join(ORDER)}")
+    return sorted(layers, key=lambda layer: ORDER.index(layer.target))
+
+
+def _adopt_srid(conn: psycopg.Connection, layer: PreparedLayer, context: ImportContext) -> None:
+    if len(layer.geoms):
+        lon0, lat0, lon1, lat1 = shapely.total_bounds(layer.geoms)
+        context.metric_srid = adopt_metric_srid(conn, (lon0 + lon1) / 2, (lat0 + lat1) / 2)
+
+
+def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
+                 ) -> tuple[list[PreparedLayer], list[LayerMapping], ImportContext]:
+    """Every table layer read and checked (in import order); road and DEM layers returned
+    for the writing step."""
+    context = ImportContext(conn, _county_code(conn, plan), metric_srid(conn))
+    context.reference = _reference(conn)
+    for mapping in plan.layers:  # roads coming in now are a better reference than none
+        if mapping.target == "roads" and mapping.source.suffix.lower() != ".pbf":
+            roads = read_positions(mapping, context, LayerReport("", "roads", ""))
+            context.reference.extend(roads.geoms[~shapely.is_missing(roads.geoms)])
+    prepared: list[PreparedLayer] = []
+    special = []
+    for mapping in _sorted(plan.layers):
+        if mapping.target in SPECIAL_TARGETS:
+            special.append(mapping)
+            continue
+        say(f"reading {mapping.label}")
+        layer = prepare_layer(mapping, context)
+        say(f"{mapping.label}: {layer.report.rows} rows read, {len(layer.rows)} pass, "
+            f"{len(layer.report.rejects)} rejected")
+        if mapping.target == "grids":
+            if deployment_is_empty(conn):
+                _adopt_srid(conn, layer, context)
+            say(f"{mapping.label}: checking gaps and overlaps with the other grids")
+            layer.report.problems.extend(grid_problems(conn, layer, context.metric_srid))
+            context.county_area = county_area(conn, [*prepared, layer])
+        prepared.append(layer)
+        if mapping.target == "addresses":
+            context.reference.extend(layer.geoms)
+    return prepared, special, context
+
+
+def _road_lines(mapping: LayerMapping, context: ImportContext, report: LayerReport) -> list:
+    from .roads import ROAD_CLASSES, RoadLine, read_osm_roads
+
+    if mapping.source.suffix.lower() == ".pbf":
+        bbox = (tuple(shapely.bounds(context.county_area).tolist())
+                if context.county_area is not None else None)
+        lines = read_osm_roads(mapping.source, bbox)
+        report.rows = len(lines)
+        return lines
+    table = read_positions(mapping, context, report)
+    lines = []
+    for i, (row, geom) in enumerate(zip(table.rows, table.geoms, strict=True), start=1):
+        values = {}
+        for name in ("name", "road_class", "oneway"):
+            rule = mapping.rule(name)
+            raw = row.get(rule.source) if rule and rule.source else row.get(name)
+            if rule and raw is not None:
+                raw = rule.map.get(str(raw), raw)
+            values[name] = raw if raw is not None else (rule.default if rule else None)
+        if values["road_class"] not in ROAD_CLASSES:
+            report.rejects.append(Reject(report.name, i, None, f"road_class "
+                                         f"'{values['road_class']}' is not one of "
+                                         f"{', '.join(ROAD_CLASSES)}; map it with "
+                                         "fields.road_class.map"))
+            continue
+        parts = shapely.get_parts(geom) if geom is not None else []
+        if not len(parts) or not all(p.geom_type == "LineString" and p.length > 0 for p in parts):
+            report.rejects.append(Reject(report.name, i, None, "is not a line"))
+            continue
+        oneway = str(values["oneway"]).lower() in ("1", "true", "yes", "y", "是", "t")
+        lines += [RoadLine(p, values["road_class"], values["name"], oneway) for p in parts]
+    return lines
+
+
+def _write_special(conn: psycopg.Connection, mapping: LayerMapping, context: ImportContext,
+                   dem_dest: Path, dry_run: bool, accept: bool, say: Say) -> LayerReport:
+    report = LayerReport(mapping.label, mapping.target, str(mapping.source))
+    if mapping.target == "roads":
+        from .roads import replace_roads
+
+        lines = _road_lines(mapping, context, report)
+        if report.rejects and not accept:
+            return report
+        noding = mapping.noding or ("endpoints" if mapping.source.suffix.lower() == ".pbf"
+                                    else "crossings")
+        result = replace_roads(conn, lines, noding=noding,
+                               dem_path=dem_dest if dem_dest.exists() else None, progress=say)
+        report.counts = {"edges": result.edges, "nodes": result.nodes}
+        report.notes.append(f"{result.components} connected parts; the largest holds "
+                            f"{result.largest_component_share:.0%} of the roads")
+        return report
+    from .dem import import_dem
+
+    if dry_run:
+        report.notes.append("DEM not installed in a dry run")
+        return report
+    dem = import_dem(conn, mapping.source, dem_dest, progress=say)
+    report.counts = {"roads_rewalked": dem.roads_rewalked}
+    report.notes.append(f"{dem.width}×{dem.height} cells of {dem.resolution_m:.0f} m, "
+                        f"{dem.min_m:.0f}–{dem.max_m:.0f} m, installed at {dem.path}")
+    return report
+
+
+def run_import(conn: psycopg.Connection, plan: ImportPlan, *, dem_dest: Path,
+               dry_run: bool = False, accept_rejects: bool = False,
+               say: Say = lambda _m: None) -> ImportReport:
+    """Check everything, then write everything in the caller's connection as one
+    transaction: committed only when every row passed (or ``accept_rejects``) and this is
+    not a dry run; rolled back otherwise."""
+    report = ImportReport(dry_run=dry_run)
+    try:
+        # As the demo loader: the grid-lookup triggers' generic plans stay on the geometry
+        # index instead of ANDing it with a growing bitmap (this transaction only).
+        conn.execute("SET LOCAL enable_bitmapscan = off")
+        prepared, special, context = check_layers(conn, plan, say)
+        report.layers = [layer.report for layer in prepared]
+        # A dry run goes on past rejects: it shows what the rest would change.
+        go_on = accept_rejects or dry_run
+        if not report.clean and not go_on:
+            conn.rollback()
+            return report
+        for layer in prepared:
+            say(f"writing {layer.report.name}")
+            layer.report.rejects.extend(write_layer(conn, layer))
+            if layer.report.rejects and not go_on:
+                conn.rollback()
+                return report
+        for mapping in special:
+            say(f"loading {mapping.label}")
+            special_report = _write_special(conn, mapping, context, dem_dest, dry_run,
+                                            go_on, say)
+            report.layers.append(special_report)
+            if special_report.rejects and not go_on:
+                conn.rollback()
+                return report
+    except BaseException:
+        conn.rollback()
+        raise
+    if dry_run or not (report.clean or accept_rejects):
+        conn.rollback()
+    else:
+        conn.commit()
+        report.written = True
+    return report
+

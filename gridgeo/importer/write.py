@@ -1,0 +1,198 @@
+"""Writing prepared layers: staged with COPY, then one upsert by natural code.
+
+Re-importing the same file changes nothing (rows equal in every imported column are not
+touched, so no grid version is closed and no audit row written); a changed row is
+updated in place, and the grids' trigger closes the old boundary into grid_versions.
+The caller owns the transaction. When the database refuses the set-based write, each row
+is tried alone under a savepoint so the report names the rows and the rule they break.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import shapely
+from psycopg import sql
+
+from .prepare import PreparedLayer
+from .problems import Reject
+
+_GEOM_SQL = {"MultiPolygon": "ST_Multi(geom)", "Polygon": "geom", "Point": "geom"}
+
+
+def _stage(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str]) -> None:
+    shape, target = layer.shape, layer.target
+    defs: list[sql.Composable] = [sql.SQL("row_no integer")]
+    for name in columns:
+        udt = "text" if name == "staff_no" else shape.columns[name].type
+        defs.append(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(udt)))
+    if target.geometry:
+        defs.append(sql.SQL("geom geometry"))
+    conn.execute("DROP TABLE IF EXISTS import_stage")
+    conn.execute(sql.SQL("CREATE TEMP TABLE import_stage ({}) ON COMMIT DROP").format(
+        sql.SQL(", ").join(defs)))
+    names = ["row_no", *columns, *(["geom"] if target.geometry else [])]
+    wkb = (shapely.to_wkb(shapely.set_srid(layer.geoms, 4490), hex=True, include_srid=True)
+           if target.geometry and len(layer.geoms) else [])
+    copy = sql.SQL("COPY import_stage ({}) FROM STDIN").format(
+        sql.SQL(", ").join(map(sql.Identifier, names)))
+    with conn.cursor() as cur, cur.copy(copy) as pipe:
+        for i, row in enumerate(layer.rows):  # row_no: the source row, for the report
+            values = [layer.row_numbers[i], *(row.get(c) for c in columns)]
+            if target.geometry:
+                values.append(wkb[i])
+            pipe.write_row(values)
+
+
+def _upsert(layer: PreparedLayer, columns: list[str], where: sql.Composable) -> sql.Composed:
+    target = layer.target
+    table = sql.Identifier("gridgeo", target.table)
+    staff = target.staff_column
+    cols = [staff if staff and c == "staff_no" else c for c in columns]
+    select: list[sql.Composable] = [
+        sql.SQL("s.staff_id") if staff and c == "staff_no"
+        else sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns]
+    if target.geometry:
+        cols.append("geom")
+        select.append(sql.SQL(_GEOM_SQL[target.geometry].replace("geom", "s.geom")))
+    keys = [staff if staff and k == "staff_no" else k for k in target.key]
+    source = sql.SQL("import_stage_ready s") if staff else sql.SQL("import_stage s")
+    updated = [c for c in cols if c not in keys]
+    if target.update and updated:
+        col_list = sql.SQL(", ").join(map(sql.Identifier, updated))
+        excluded = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c))
+                                      for c in updated)
+        current = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in updated)
+        action: sql.Composable = sql.SQL(
+            "DO UPDATE SET ({}) = ROW({}) WHERE ROW({}) IS DISTINCT FROM ROW({})"
+        ).format(col_list, excluded, current, excluded)
+    else:
+        action = sql.SQL("DO NOTHING")
+    return sql.SQL(
+        "WITH up AS (INSERT INTO {table} AS t ({cols}) SELECT {select} FROM {source} "
+        "WHERE {where} ORDER BY s.row_no ON CONFLICT ({keys}) {action} "
+        "RETURNING (xmax = 0) AS inserted) "
+        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+    ).format(table=table, cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+             select=sql.SQL(", ").join(select), source=source, where=where,
+             keys=sql.SQL(", ").join(map(sql.Identifier, keys)), action=action)
+
+
+def _resolve_staff(conn: psycopg.Connection, layer: PreparedLayer) -> list[Reject]:
+    """Staff numbers to staff ids; rows naming unknown staff are rejected."""
+    conn.execute("DROP TABLE IF EXISTS import_stage_ready")
+    conn.execute("CREATE TEMP TABLE import_stage_ready ON COMMIT DROP AS "
+                 "SELECT s.*, st.id AS staff_id FROM import_stage s "
+                 "JOIN gridgeo.staff st ON st.staff_no = s.staff_no")
+    missing = conn.execute(
+        "SELECT s.row_no, s.staff_no FROM import_stage s WHERE NOT EXISTS "
+        "(SELECT 1 FROM gridgeo.staff st WHERE st.staff_no = s.staff_no) ORDER BY 1").fetchall()
+    return [Reject(layer.report.name, n, no, f"staff_no {no} is not in gridgeo's staff; "
+                   "import the staff first") for n, no in missing]
+
+
+def _missing_references(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str]
+                        ) -> list[Reject]:
+    """Rows naming a code the referenced table lacks (one query per foreign key), taken out
+    of the stage: cheaper and clearer than letting the upsert fail."""
+    fks = conn.execute(
+        "SELECT a.attname, c.confrelid::regclass::text, r.attname FROM pg_constraint c"
+        " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+        " JOIN pg_attribute r ON r.attrelid = c.confrelid AND r.attnum = c.confkey[1]"
+        " WHERE c.conrelid = ('gridgeo.' || %s)::regclass AND c.contype = 'f'"
+        " AND cardinality(c.conkey) = 1", (layer.target.table,)).fetchall()
+    rejects, keys = [], dict(zip(layer.row_numbers, layer.keys(), strict=True))
+    for column, referenced, ref_column in fks:
+        if column not in columns:
+            continue
+        self_ref = referenced.split(".")[-1] == layer.target.table
+        query = sql.SQL(
+            "DELETE FROM import_stage s WHERE s.{col} IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM {ref} r WHERE r.{refcol} = s.{col}) {also} RETURNING s.row_no, s.{col}"
+        ).format(col=sql.Identifier(column), ref=sql.SQL(referenced),
+                 refcol=sql.Identifier(ref_column),
+                 also=sql.SQL("AND NOT EXISTS (SELECT 1 FROM import_stage o WHERE o.{} = s.{})"
+                              ).format(sql.Identifier(ref_column), sql.Identifier(column))
+                 if self_ref else sql.SQL(""))
+        for row_no, value in conn.execute(query).fetchall():
+            rejects.append(Reject(layer.report.name, row_no, keys.get(row_no),
+                                  f"{column} {value} is not in {referenced.split('.')[-1]}"))
+    return rejects
+
+
+def refusal_sentence(exc: psycopg.Error) -> str:
+    """What the database refused, in a sentence (never a raw trace)."""
+    diag = exc.diag
+    if isinstance(exc, psycopg.errors.ForeignKeyViolation):
+        return (f"refers to something gridgeo does not have ({diag.message_detail or ''})"
+                .replace("Key ", "").replace(" is not present in table", " is not in"))
+    if isinstance(exc, psycopg.errors.CheckViolation):
+        return f"breaks the rule {diag.constraint_name} of the table"
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return f"duplicates a row gridgeo already has ({diag.message_detail or ''})"
+    return (diag.message_primary or "was refused by the database").rstrip(".")
+
+
+def _row_by_row(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str]
+                ) -> tuple[list[Reject], dict[str, int]]:
+    rejects, inserted, updated = [], 0, 0
+    for n, row in zip(layer.row_numbers, layer.rows, strict=True):
+        try:
+            with conn.transaction():
+                result = conn.execute(_upsert(layer, columns, sql.SQL("s.row_no = {}").format(
+                    sql.Literal(n)))).fetchone()
+        except psycopg.Error as exc:
+            key = "/".join(str(row.get(k)) for k in layer.target.key)
+            rejects.append(Reject(layer.report.name, n, key, refusal_sentence(exc)))
+            continue
+        assert result is not None
+        inserted, updated = inserted + result[0], updated + result[1]
+    return rejects, {"inserted": inserted, "updated": updated}
+
+
+def write_layer(conn: psycopg.Connection, layer: PreparedLayer) -> list[Reject]:
+    """Write the layer's rows; counts go to its report, refused rows are returned."""
+    if not layer.rows:
+        layer.report.counts.update(inserted=0, updated=0, unchanged=0)
+        return []
+    columns = sorted({c for row in layer.rows for c in row if row.get(c) is not None}
+                     | set(layer.target.key), key=_column_order(layer))
+    _stage(conn, layer, columns)
+    rejects = _missing_references(conn, layer, columns)
+    if layer.target.staff_column:
+        rejects += _resolve_staff(conn, layer)
+    try:
+        with conn.transaction():
+            result = conn.execute(_upsert(layer, columns, sql.SQL("true"))).fetchone()
+        assert result is not None
+        counts = {"inserted": result[0], "updated": result[1]}
+    except psycopg.Error:
+        more, counts = _row_by_row(conn, layer, columns)
+        rejects += more
+    # Later layers' triggers look rows of this one up (incidents: the nearest address);
+    # fresh statistics keep those lookups on the indexes.
+    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("gridgeo", layer.target.table)))
+    written = len(layer.rows) - len(rejects)
+    counts["unchanged"] = written - counts["inserted"] - counts["updated"]
+    if not layer.target.update:
+        counts["kept"] = counts.pop("unchanged")  # already in gridgeo, left to its workflow
+    layer.report.counts.update(counts)
+    if layer.mapping.retire_missing and layer.target.retirable:
+        layer.report.counts["retired"] = _retire(conn, layer)
+    return rejects
+
+
+def _column_order(layer: PreparedLayer) -> Any:
+    order = {name: i for i, name in enumerate(layer.shape.importable(layer.target))}
+    return lambda name: order.get(name, len(order))
+
+
+def _retire(conn: psycopg.Connection, layer: PreparedLayer) -> int:
+    """Rows of the table whose code the source no longer has are deleted (grids: closed
+    into grid_versions by their trigger)."""
+    key = layer.target.key[0]
+    cur = conn.execute(sql.SQL("DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM import_stage s"
+                               " WHERE s.{} = t.{})").format(
+        sql.Identifier("gridgeo", layer.target.table), sql.Identifier(key), sql.Identifier(key)))
+    return cur.rowcount
