@@ -99,7 +99,8 @@ def write_town(conn: psycopg.Connection, folder: Path) -> Path:
         police.append(list(row))
     adits = book.create_sheet("矿洞")
     names, rows = _rows(conn, "SELECT adit_no, name, mineral, seal_method, sealed_on, status,"
-                        " patrol_frequency_days, responsible_unit, ST_X(geom) AS lon,"
+                        " patrol_frequency_days, responsible_unit, last_inspected_at::text,"
+                        " elevation_m, slope_deg, ST_X(geom) AS lon,"
                         " ST_Y(geom) AS lat FROM gridgeo.mine_tunnels ORDER BY adit_no")
     adits.append(names)
     for row in rows:
@@ -121,7 +122,8 @@ def write_town(conn: psycopg.Connection, folder: Path) -> Path:
         writer.writerows([[repr(v) if isinstance(v, float) else v for v in r] for r in rows])
 
     names, rows = _rows(conn, "SELECT gh_no, operator_name, operator_phone, operator_id_number,"
-                        " use, status, built_year, ST_AsBinary(geom) FROM gridgeo.greenhouses"
+                        " use, status, built_year, last_scanned_at::text, ST_AsBinary(geom)"
+                        " FROM gridgeo.greenhouses"
                         " ORDER BY gh_no")
     write_vector(folder / "greenhouses.geojson", names[:-1], [r[:-1] for r in rows],
                  [bytes(r[-1]) for r in rows], geometry_type="Polygon")
