@@ -22,7 +22,8 @@ _COLUMNS = ("level", "kind", "parent_code", "village_code")
 
 def _merged(conn: psycopg.Connection, layer: PreparedLayer, srid: int) -> Layer:
     imported = set(layer.keys())
-    rows = conn.execute(
+    # With retire_missing the grids the file lacks are deleted: check the file's alone.
+    rows = [] if layer.mapping.retire_missing else conn.execute(
         "SELECT code, ST_AsBinary(ST_Transform(geom, %s)), level, kind, parent_code,"
         " village_code FROM gridgeo.grids WHERE NOT (code = ANY(%s))",
         (srid, list(imported))).fetchall()

@@ -3,6 +3,7 @@ rejects with their reasons. Nothing is written here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +91,11 @@ def _offset_problem(layer: str, sentence: str) -> Any:
     return LayerProblem(layer, "web-map offset", (), sentence)
 
 
-def prepare_layer(mapping: LayerMapping, context: ImportContext) -> PreparedLayer:
+PROGRESS_ROWS = 100_000
+
+
+def prepare_layer(mapping: LayerMapping, context: ImportContext,
+                  say: Callable[[str], None] = lambda _m: None) -> PreparedLayer:
     """Read, convert and check one layer; the rejects are in ``report.rejects``."""
     target = TARGETS[mapping.target]
     report = LayerReport(mapping.label, target.name, str(mapping.source))
@@ -111,6 +116,8 @@ def prepare_layer(mapping: LayerMapping, context: ImportContext) -> PreparedLaye
     kept = []
     for i, source in enumerate(table.rows):
         number = i + 1
+        if number % PROGRESS_ROWS == 0:
+            say(f"{mapping.label}: {number:,} of {len(table):,} rows checked")
         row, reason = check_row(source, plans, shape, target, context.county_code)
         key = key_of(row, target)
         reason = reason or geom_reasons[i]

@@ -82,7 +82,7 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
             special.append(mapping)
             continue
         say(f"reading {mapping.label}")
-        layer = prepare_layer(mapping, context)
+        layer = prepare_layer(mapping, context, say)
         say(f"{mapping.label}: {layer.report.rows} rows read, {len(layer.rows)} pass, "
             f"{len(layer.report.rejects)} rejected")
         if mapping.target == "grids":

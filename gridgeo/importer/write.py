@@ -179,7 +179,7 @@ def write_layer(conn: psycopg.Connection, layer: PreparedLayer) -> list[Reject]:
         counts["kept"] = counts.pop("unchanged")  # already in gridgeo, left to its workflow
     layer.report.counts.update(counts)
     if layer.mapping.retire_missing and layer.target.retirable:
-        layer.report.counts["retired"] = _retire(conn, layer)
+        layer.report.counts["retired"] = _retire(conn, layer, [*layer.report.rejects, *rejects])
     return rejects
 
 
@@ -188,11 +188,12 @@ def _column_order(layer: PreparedLayer) -> Any:
     return lambda name: order.get(name, len(order))
 
 
-def _retire(conn: psycopg.Connection, layer: PreparedLayer) -> int:
+def _retire(conn: psycopg.Connection, layer: PreparedLayer, rejects: list[Reject]) -> int:
     """Rows of the table whose code the source no longer has are deleted (grids: closed
-    into grid_versions by their trigger)."""
+    into grid_versions by their trigger). A rejected row is still in the source: its
+    grid stays as it was."""
     key = layer.target.key[0]
-    cur = conn.execute(sql.SQL("DELETE FROM {} t WHERE NOT EXISTS (SELECT 1 FROM import_stage s"
-                               " WHERE s.{} = t.{})").format(
-        sql.Identifier("gridgeo", layer.target.table), sql.Identifier(key), sql.Identifier(key)))
+    in_source = [*layer.keys(), *(r.key for r in rejects if r.key)]
+    cur = conn.execute(sql.SQL("DELETE FROM {} t WHERE NOT (t.{} = ANY(%s))").format(
+        sql.Identifier("gridgeo", layer.target.table), sql.Identifier(key)), (in_source,))
     return cur.rowcount
