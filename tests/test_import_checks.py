@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -572,7 +571,7 @@ def test_metric_coordinates_without_zone_land_where_they_were(town_url: str,
 
 # --- 9. the template ------------------------------------------------------------------------
 
-def test_template_maps_chinese_fields_and_lists_level_words(town_url: str, town_folder: Path,
+def test_template_maps_chinese_fields_and_level_words(town_url: str, town_folder: Path,
                                                             tmp_path: Path) -> None:
     shp = town_folder / "网格.shp"
     with connect(town_url) as conn:
@@ -580,23 +579,21 @@ def test_template_maps_chinese_fields_and_lists_level_words(town_url: str, town_
     lines = text.splitlines()
     assert "      code: 编码  # (required)" in lines
     assert "      name: 名称  # (required)" in lines
-    assert "      parent_code: 上级编码" in lines
+    assert "      parent_code: 上级编码  # (filled from the code when absent)" in lines
     assert "      level:  # allowed: town, area, village, unit, micro" in lines
     assert "        from: 级别" in lines
-    assert sorted(re.findall(r"^ {10}(\S+): '\?'$", text, re.M)) == sorted(LEVEL_WORDS)
+    # The words offices use are filled in; the one a person must choose stays '?'.
+    assert yaml.safe_load(text)["layers"][0]["fields"]["level"]["map"] == LEVEL_WORDS
     assert "# attribute encoding GB18030 (detected from the attribute bytes (no .cpg file))" \
         in lines
-    # As written, '?' is taken as the value: every row is refused, naming what to fill in.
-    (tmp_path / "as_written.yml").write_text(text, encoding="utf-8")
-    unfilled = run(town_url, tmp_path / "as_written.yml", dry_run=True)
+    unsure = tmp_path / "unsure.yml"
+    unsure.write_text(text.replace("片区: area", "片区: '?'"), encoding="utf-8")
+    unfilled = run(town_url, unsure, dry_run=True)
     assert set(rejects_of(unfilled, "grids").values()) == {
         "level '?' is not one of town, area, village, unit, micro; map it with fields.level.map"}
-    for word, level in LEVEL_WORDS.items():
-        text = text.replace(f"{word}: '?'", f"{word}: {level}")
-    assert "?" not in text
+    assert len(rejects_of(unfilled, "grids")) == 1
     filled = tmp_path / "filled.yml"
     filled.write_text(text, encoding="utf-8")
-    assert yaml.safe_load(text)["layers"][0]["fields"]["level"]["map"] == LEVEL_WORDS
     plan = load_plan(filled)
     assert plan.layers[0].source == shp
     report = run(town_url, filled, dry_run=True)
@@ -651,7 +648,7 @@ def test_cli_template_and_its_errors(cli: Any, town_folder: Path, tmp_path: Path
     assert result.exit_code == 0, result.output
     mapping = yaml.safe_load(result.stdout)
     assert mapping["layers"][0]["fields"]["code"] == "编码"
-    assert mapping["layers"][0]["fields"]["level"]["map"] == dict.fromkeys(LEVEL_WORDS, "?")
+    assert mapping["layers"][0]["fields"]["level"]["map"] == LEVEL_WORDS
     missing = cli("--template", shp)
     assert missing.exit_code == 1
     assert "Error: --template needs --target: which collection the file feeds" in missing.output

@@ -19,6 +19,7 @@ from gridgeo.geometry.layer import metric_srid
 from .mapping import LayerMapping
 from .prepare import ImportContext
 from .problems import ImportError_, LayerReport
+from .rows import DERIVABLE
 from .sources import find_coordinates, read_source
 from .targets import SPECIAL_TARGETS, TARGETS, table_shape
 
@@ -56,6 +57,21 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "reported_at": ("上报时间", "发现时间"), "reporter_name": ("上报人", "举报人"),
     "reporter_phone": ("上报人电话", "举报人电话"), "road_class": ("道路等级", "等级"),
     "oneway": ("单行", "单向"),
+}
+# Words offices write, with gridgeo's values in order of preference; a suggestion is
+# used only when the column allows it (staff.role is grid_worker, an assignment's worker).
+WORDS: dict[str, tuple[str, ...]] = {
+    "镇": ("town",), "乡": ("town",), "街道": ("town",), "片区": ("area",),
+    "村": ("village",), "社区": ("village",), "单元网格": ("unit",), "网格": ("unit",),
+    "微网格": ("micro",), "基础网格": ("basic",), "专属网格": ("dedicated",),
+    "封闭": ("sealed",), "已封闭": ("sealed",), "疑似复采": ("suspected_reopened",),
+    "复采": ("reopened",), "已复采": ("reopened",), "重新封闭": ("resealed",),
+    "在用": ("in_use",), "闲置": ("idle",), "废弃": ("abandoned",), "已拆除": ("demolished",),
+    "网格员": ("grid_worker", "worker"), "网格长": ("grid_leader", "leader"),
+    "网格指导员": ("grid_instructor", "instructor"), "信息员": ("info_reporter", "reporter"),
+    "志愿者": ("volunteer",), "民警": ("police_officer",), "巡查员": ("inspector",),
+    "县道": ("county",), "乡道": ("township",), "村道": ("village",), "机耕路": ("track",),
+    "小路": ("path",), "步道": ("path",),
 }
 ROAD_FIELDS = ("name", "road_class", "oneway")
 MAX_VALUES = 20
@@ -114,13 +130,16 @@ def write_template(conn: psycopg.Connection, source: Path, target: str,
         lines.append(f"    layer: {layer}")
     if mapping.coordinates:
         coords = mapping.coordinates.model_dump(exclude_none=True)
-        lines.append(f"    coordinates: {yaml.safe_dump(coords, default_flow_style=True).strip()}")
+        flow = yaml.safe_dump(coords, default_flow_style=True, allow_unicode=True).strip()
+        lines.append(f"    coordinates: {flow}")
     lines += ["    encoding: auto", "    crs: auto", "    offset: none", "    fields:"]
     taken: set[str] = set()
     for name in fields:
         found = guess_field(name, table.fields, taken)
         column = shape.columns.get(name) if shape else None
-        need = " (required)" if column is not None and column.required else ""
+        derivable = name in DERIVABLE.get(target, set())
+        need = (" (filled from the code when absent)" if derivable else
+                " (required)" if column is not None and column.required else "")
         if found is None:
             lines.append(f"      # {name}:{need} no matching field found")
             continue
@@ -133,7 +152,8 @@ def write_template(conn: psycopg.Connection, source: Path, target: str,
             lines.append(f"        from: {_scalar(found)}")
             lines.append("        map:")
             for value in unknown:
-                lines.append(f"          {_scalar(value)}: '?'")
+                word = next((w for w in WORDS.get(value, ()) if w in allowed), "?")
+                lines.append(f"          {_scalar(value)}: {_scalar(word)}")
         else:
             lines.append(f"      {name}: {_scalar(found)}{'  #' + need if need else ''}")
     return "\n".join(lines) + "\n"
