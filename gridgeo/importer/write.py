@@ -45,6 +45,34 @@ def _stage(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str]) -
             pipe.write_row(values)
 
 
+# A boundary that moved by less than this (degrees, about a millimetre) has not moved: a
+# file re-exported through a Gauss–Krüger zone comes back with last-digit differences,
+# which must not close a grid version or count as a change.
+SAME_GEOMETRY_DEG = 1e-8
+_SAME_GEOM = sql.SQL("(t.geom = EXCLUDED.geom OR (ST_GeometryType(t.geom) = "
+                     "ST_GeometryType(EXCLUDED.geom) AND ST_HausdorffDistance(t.geom, "
+                     "EXCLUDED.geom) < {}))").format(sql.Literal(SAME_GEOMETRY_DEG))
+
+
+def _update_changed(updated: list[str]) -> sql.Composable:
+    """ON CONFLICT action: update only rows that changed; a geometry within tolerance
+    keeps the stored one."""
+    plain = [c for c in updated if c != "geom"]
+    targets = sql.SQL(", ").join(map(sql.Identifier, updated))
+    values = sql.SQL(", ").join(
+        sql.SQL("CASE WHEN {} THEN t.geom ELSE EXCLUDED.geom END").format(_SAME_GEOM)
+        if c == "geom" else sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in updated)
+    changed: list[sql.Composable] = []
+    if plain:
+        changed.append(sql.SQL("ROW({}) IS DISTINCT FROM ROW({})").format(
+            sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in plain),
+            sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in plain)))
+    if "geom" in updated:
+        changed.append(sql.SQL("NOT {}").format(_SAME_GEOM))
+    return sql.SQL("DO UPDATE SET ({}) = ROW({}) WHERE {}").format(
+        targets, values, sql.SQL(" OR ").join(changed))
+
+
 def _upsert(layer: PreparedLayer, columns: list[str], where: sql.Composable) -> sql.Composed:
     target = layer.target
     table = sql.Identifier("gridgeo", target.table)
@@ -60,13 +88,7 @@ def _upsert(layer: PreparedLayer, columns: list[str], where: sql.Composable) -> 
     source = sql.SQL("import_stage_ready s") if staff else sql.SQL("import_stage s")
     updated = [c for c in cols if c not in keys]
     if target.update and updated:
-        col_list = sql.SQL(", ").join(map(sql.Identifier, updated))
-        excluded = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c))
-                                      for c in updated)
-        current = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in updated)
-        action: sql.Composable = sql.SQL(
-            "DO UPDATE SET ({}) = ROW({}) WHERE ROW({}) IS DISTINCT FROM ROW({})"
-        ).format(col_list, excluded, current, excluded)
+        action: sql.Composable = _update_changed(updated)
     else:
         action = sql.SQL("DO NOTHING")
     return sql.SQL(
