@@ -345,3 +345,35 @@ def test_implausible_and_unreadable_dems_are_refused(conn, dem_path, tmp_path):
     with pytest.raises(DemError, match="there is no DEM file at"):
         import_dem(conn, tmp_path / "nowhere.tif", tmp_path / "dem.tif")
     assert not (tmp_path / "dem.tif").exists()
+
+
+def test_the_command_imports_an_osm_extract_into_an_empty_database(tmp_path):
+    """`gridgeo import` with a one-line mapping: the PBF becomes the routable network,
+    a dry run first writes nothing."""
+    from click.testing import CliRunner
+
+    from gridgeo.importer.command import import_command
+    from gridgeo.settings import get_settings
+    from tests.conftest import empty_database
+
+    mapping = tmp_path / "osm.yml"
+    mapping.write_text(f"target: roads\nsource: {get_data('helsinki_pbf')}\n", encoding="utf-8")
+    with empty_database("import_osm_cli") as url:
+        env = {"GRIDGEO_DATABASE_URL": url, "GRIDGEO_DEM_PATH": str(tmp_path / "none.tif")}
+        get_settings.cache_clear()
+        try:
+            dry = CliRunner().invoke(import_command, [str(mapping), "--dry-run"], env=env)
+            with psycopg.connect(url) as conn:
+                assert conn.execute("SELECT count(*) FROM gridgeo.roads").fetchone() == (0,)
+            real = CliRunner().invoke(import_command, [str(mapping)], env=env)
+        finally:
+            get_settings.cache_clear()
+        assert dry.exit_code == 0, dry.output
+        assert "dry run: nothing was written" in dry.output
+        assert real.exit_code == 0, real.output
+        assert "import written" in real.output
+        with psycopg.connect(url) as conn:
+            edges = conn.execute("SELECT count(*) FROM gridgeo.roads").fetchone()[0]
+            srid = conn.execute("SELECT gridgeo.metric_srid()").fetchone()[0]
+        assert f"{edges} edges" in real.output and edges > 5_000
+        assert srid == HELSINKI_UTM
