@@ -727,3 +727,41 @@ def test_gcj02_points_are_detected_and_undone(gcj_town: tuple[str, Path, list[An
     assert distance.max() < 1.0
     shifted = GEOD.inv(lon, lat, gcj_lon, gcj_lat)[2]
     assert shifted.min() > 100  # the offset that was undone was hundreds of metres
+
+
+# --- a DEM goes live only with the commit ---------------------------------------------------
+
+def _slope_dem(path: Path) -> Path:
+    """A 0.2° square DEM around the tiny town, rising 100 m a kilometre to the north."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rows = np.linspace(2200.0, 0.0, 200)[:, None] * np.ones((1, 200))
+    with rasterio.open(path, "w", driver="GTiff", width=200, height=200, count=1,
+                       dtype="float32", crs="EPSG:4490",
+                       transform=from_origin(112.23, 34.11, 0.001, 0.001)) as dst:
+        dst.write(rows.astype("float32"), 1)
+    return path
+
+
+def test_a_dem_is_installed_only_when_the_import_is_written(tmp_path: Path) -> None:
+    dem_path = _slope_dem(tmp_path / "slope.tif")
+    with empty_database("import_dem_commit") as url:
+        dem_layer = f"  - target: dem\n    source: {dem_path}\n"
+        good = write_town_files(tmp_path / "good")
+        good.write_text(good.read_text(encoding="utf-8") + dem_layer, encoding="utf-8")
+        dest = tmp_path / "live" / "dem.tif"
+        with connect(url) as conn:
+            dry = run_import(conn, load_plan(good), dem_dest=dest, dry_run=True)
+        assert dry.clean and not dest.exists()
+        bowtie = shapely.Polygon([(X0, Y0), (XV, YM), (X0, YM), (XV, Y0)])
+        broken = write_town_files(tmp_path / "broken", [*TOWN[:6], (*TOWN[6][:4], bowtie)])
+        broken.write_text(broken.read_text(encoding="utf-8") + dem_layer, encoding="utf-8")
+        with connect(url) as conn:
+            refused = run_import(conn, load_plan(broken), dem_dest=dest)
+        assert not refused.written and not dest.exists()
+        with connect(url) as conn:
+            written = run_import(conn, load_plan(good), dem_dest=dest)
+        assert written.written and dest.exists()
+        assert not list(dest.parent.glob(".*importing*"))  # no staged copy left behind

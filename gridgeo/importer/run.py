@@ -142,22 +142,53 @@ def _write_special(conn: psycopg.Connection, mapping: LayerMapping, context: Imp
             return report
         noding = mapping.noding or ("endpoints" if mapping.source.suffix.lower() == ".pbf"
                                     else "crossings")
-        result = replace_roads(conn, lines, noding=noding,
-                               dem_path=dem_dest if dem_dest.exists() else None, progress=say)
+        try:
+            result = replace_roads(conn, lines, noding=noding,
+                                   dem_path=dem_dest if dem_dest.exists() else None,
+                                   progress=say)
+        except ValueError as exc:  # a sentence about the lines
+            raise ImportError_(f"{mapping.label}: {exc}") from exc
         report.counts = {"edges": result.edges, "nodes": result.nodes}
         report.notes.append(f"{result.components} connected parts; the largest holds "
                             f"{result.largest_component_share:.0%} of the roads")
         return report
-    from .dem import import_dem
+    from .dem import DemError, import_dem
 
     if dry_run:
         report.notes.append("DEM not installed in a dry run")
         return report
-    dem = import_dem(conn, mapping.source, dem_dest, progress=say)
+    try:  # installed beside the deployment's DEM; moved into place once committed
+        dem = import_dem(conn, mapping.source, _staged_dem(dem_dest), progress=say)
+    except DemError as exc:
+        raise ImportError_(str(exc)) from exc
     report.counts = {"roads_rewalked": dem.roads_rewalked}
     report.notes.append(f"{dem.width}×{dem.height} cells of {dem.resolution_m:.0f} m, "
-                        f"{dem.min_m:.0f}–{dem.max_m:.0f} m, installed at {dem.path}")
+                        f"{dem.min_m:.0f}–{dem.max_m:.0f} m, installed at {dem_dest}")
     return report
+
+
+def _staged_dem(dem_dest: Path) -> Path:
+    return dem_dest.with_name(f".{dem_dest.name}.importing.tif")
+
+
+def _write_all(conn: psycopg.Connection, report: ImportReport, prepared: list[PreparedLayer],
+               special: list[LayerMapping], context: ImportContext, dem_dest: Path,
+               go_on: bool, say: Say) -> None:
+    """Write every layer in order; stop at the first layer with rejects unless ``go_on``."""
+    if not report.clean and not go_on:
+        return
+    for layer in prepared:
+        say(f"writing {layer.report.name}")
+        layer.report.rejects.extend(write_layer(conn, layer))
+        if layer.report.rejects and not go_on:
+            return
+    for mapping in special:
+        say(f"loading {mapping.label}")
+        special_report = _write_special(conn, mapping, context, dem_dest, report.dry_run,
+                                        go_on, say)
+        report.layers.append(special_report)
+        if special_report.rejects and not go_on:
+            return
 
 
 def run_import(conn: psycopg.Connection, plan: ImportPlan, *, dem_dest: Path,
@@ -165,8 +196,9 @@ def run_import(conn: psycopg.Connection, plan: ImportPlan, *, dem_dest: Path,
                say: Say = lambda _m: None) -> ImportReport:
     """Check everything, then write everything in the caller's connection as one
     transaction: committed only when every row passed (or ``accept_rejects``) and this is
-    not a dry run; rolled back otherwise."""
+    not a dry run; rolled back otherwise. A new DEM goes live only with the commit."""
     report = ImportReport(dry_run=dry_run)
+    staged = _staged_dem(dem_dest)
     try:
         # As the demo loader: the grid-lookup triggers' generic plans stay on the geometry
         # index instead of ANDing it with a growing bitmap (this transaction only).
@@ -174,31 +206,18 @@ def run_import(conn: psycopg.Connection, plan: ImportPlan, *, dem_dest: Path,
         prepared, special, context = check_layers(conn, plan, say)
         report.layers = [layer.report for layer in prepared]
         # A dry run goes on past rejects: it shows what the rest would change.
-        go_on = accept_rejects or dry_run
-        if not report.clean and not go_on:
+        _write_all(conn, report, prepared, special, context, dem_dest,
+                   accept_rejects or dry_run, say)
+        if dry_run or not (report.clean or accept_rejects):
             conn.rollback()
             return report
-        for layer in prepared:
-            say(f"writing {layer.report.name}")
-            layer.report.rejects.extend(write_layer(conn, layer))
-            if layer.report.rejects and not go_on:
-                conn.rollback()
-                return report
-        for mapping in special:
-            say(f"loading {mapping.label}")
-            special_report = _write_special(conn, mapping, context, dem_dest, dry_run,
-                                            go_on, say)
-            report.layers.append(special_report)
-            if special_report.rejects and not go_on:
-                conn.rollback()
-                return report
+        conn.commit()
+        report.written = True
+        if staged.exists():  # the DEM goes live with the walking times computed from it
+            staged.replace(dem_dest)
+        return report
     except BaseException:
         conn.rollback()
         raise
-    if dry_run or not (report.clean or accept_rejects):
-        conn.rollback()
-    else:
-        conn.commit()
-        report.written = True
-    return report
-
+    finally:
+        staged.unlink(missing_ok=True)
