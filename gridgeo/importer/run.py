@@ -97,13 +97,14 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
     return prepared, special, context
 
 
-def _road_lines(mapping: LayerMapping, context: ImportContext, report: LayerReport) -> list:
+def _road_lines(mapping: LayerMapping, context: ImportContext, report: LayerReport,
+                say: Say) -> list:
     from .roads import ROAD_CLASSES, RoadLine, read_osm_roads
 
     if mapping.source.suffix.lower() == ".pbf":
         bbox = (tuple(shapely.bounds(context.county_area).tolist())
                 if context.county_area is not None else None)
-        lines = read_osm_roads(mapping.source, bbox)
+        lines = read_osm_roads(mapping.source, bbox, progress=say)
         report.rows = len(lines)
         return lines
     table = read_positions(mapping, context, report)
@@ -137,7 +138,7 @@ def _write_special(conn: psycopg.Connection, mapping: LayerMapping, context: Imp
     if mapping.target == "roads":
         from .roads import replace_roads
 
-        lines = _road_lines(mapping, context, report)
+        lines = _road_lines(mapping, context, report, say)
         if report.rejects and not accept:
             return report
         noding = mapping.noding or ("endpoints" if mapping.source.suffix.lower() == ".pbf"
