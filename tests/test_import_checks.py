@@ -466,6 +466,41 @@ def test_excel_sheets_round_trip(town_url: str, tmp_path: Path) -> None:
                                rtol=0, atol=1e-12)
 
 
+def test_a_long_code_typed_as_a_number_is_refused_not_truncated(town_url: str,
+                                                                tmp_path: Path) -> None:
+    """Excel keeps 15 significant digits: a 17-digit micro-grid code entered as a number has
+    lost its end before gridgeo sees it, and must not be stored as some other grid's code."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["code", "name", "level", "parent_code", "wkt"])
+    sheet.append([41039910100100101.0, "第一微网格", "micro", "410399101001001",
+                  UNIT_2.wkt])
+    book.save(tmp_path / "micro.xlsx")
+    mapping = write_mapping(tmp_path / "micro.yml",
+                            "  - target: grids\n    source: micro.xlsx\n"
+                            "    coordinates: {wkt: wkt}\n")
+    report = run(town_url, mapping, dry_run=True)
+    reasons = rejects_of(report, "grids")
+    assert list(reasons) == [1]
+    assert "lost its last digits; format the column as text" in reasons[1]
+
+
+def test_grids_in_several_files_are_checked_together(tmp_path: Path) -> None:
+    """Towns, areas and villages in one file, unit grids in another: the units' parents
+    come from the first file of the same import, not only from the database."""
+    upper = [g for g in TOWN if g[2] != "单元网格"]
+    units = [g for g in TOWN if g[2] == "单元网格"]
+    write_grid_shapefile(tmp_path / "上级.shp", upper)
+    write_grid_shapefile(tmp_path / "单元.shp", units)
+    mapping = write_mapping(tmp_path / "two.yml",
+                            f"  - target: grids\n    source: 上级.shp\n{GRID_FIELDS}"
+                            f"  - target: grids\n    source: 单元.shp\n{GRID_FIELDS}")
+    with empty_database("import_two_files") as url:
+        report = run(url, mapping)
+        assert report.clean and report.written, [p.sentence() for p in report.problems]
+        assert query(url, "SELECT count(*) FROM gridgeo.grids") == [(len(TOWN),)]
+
+
 # --- 7. mapping errors are sentences --------------------------------------------------------
 
 ADIT_FIELDS = ADIT_HEADER[:8]

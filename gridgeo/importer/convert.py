@@ -22,8 +22,16 @@ class ConversionError(ValueError):
     """The value does not fit the column; the message ends a sentence ("is not a date")."""
 
 
+# Above this a double cannot hold every integer: a 17-digit micro-grid or 19-digit address
+# code typed into a spreadsheet as a number has already lost its last digits.
+_EXACT_FLOAT = 2**53
+
+
 def as_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
+        if abs(value) > _EXACT_FLOAT:
+            raise ConversionError("was stored as a number and lost its last digits; format "
+                                  "the column as text in the spreadsheet and enter it again")
         return str(int(value))  # a code a spreadsheet stored as a number
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()

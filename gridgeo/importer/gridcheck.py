@@ -3,6 +3,8 @@ children outside their parent, missing parents (the grid-topology process's own 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import psycopg
 import shapely
@@ -20,30 +22,37 @@ _KINDS = ("overlap", "gap", "outside_parent", "missing_parent", "dedicated_outsi
 _COLUMNS = ("level", "kind", "parent_code", "village_code")
 
 
-def _merged(conn: psycopg.Connection, layer: PreparedLayer, srid: int) -> Layer:
-    imported = set(layer.keys())
-    # With retire_missing the grids the file lacks are deleted: check the file's alone.
-    rows = [] if layer.mapping.retire_missing else conn.execute(
+def _merged(conn: psycopg.Connection, layer: PreparedLayer, srid: int,
+            earlier: list[PreparedLayer]) -> Layer:
+    """This layer's grids, those of earlier grid layers of the same import (towns.shp
+    before units.shp) and gridgeo's own, each code once, the newest winning."""
+    fresh: dict[str, tuple[dict[str, Any], Any]] = {}
+    for source in (*earlier, layer):
+        for row, geom in zip(source.rows, source.geoms, strict=True):
+            fresh[row["code"]] = (row, geom)
+    # With retire_missing the grids the file lacks are deleted: check the import's alone.
+    stored = [] if layer.mapping.retire_missing else conn.execute(
         "SELECT code, ST_AsBinary(ST_Transform(geom, %s)), level, kind, parent_code,"
         " village_code FROM gridgeo.grids WHERE NOT (code = ANY(%s))",
-        (srid, list(imported))).fetchall()
+        (srid, list(fresh))).fetchall()
     to_metric = Transformer.from_crs(4490, srid, always_xy=True)
 
     def move(xy: np.ndarray) -> np.ndarray:
         return np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
 
-    new_geoms = shapely.transform(layer.geoms, move) if len(layer.geoms) else layer.geoms
-    old_geoms = shapely.from_wkb([bytes(r[1]) for r in rows]) if rows else np.empty(0, object)
-    codes = [*layer.keys(), *(r[0] for r in rows)]
-    attributes = {name: np.asarray([*(row.get(name) for row in layer.rows),
-                                    *(r[2 + i] for r in rows)], dtype=object)
+    lonlat = np.asarray([geom for _, geom in fresh.values()], dtype=object)
+    new_geoms = shapely.transform(lonlat, move) if len(lonlat) else lonlat
+    old_geoms = (shapely.from_wkb([bytes(r[1]) for r in stored]) if stored
+                 else np.empty(0, dtype=object))
+    attributes = {name: np.asarray([*(row.get(name) for row, _ in fresh.values()),
+                                    *(r[2 + i] for r in stored)], dtype=object)
                   for i, name in enumerate(_COLUMNS)}
-    return Layer(srid, np.asarray(codes, dtype=object),
+    return Layer(srid, np.asarray([*fresh, *(r[0] for r in stored)], dtype=object),
                  np.asarray([*new_geoms, *old_geoms], dtype=object), attributes)
 
 
-def grid_problems(conn: psycopg.Connection, layer: PreparedLayer, srid: int
-                  ) -> list[LayerProblem]:
+def grid_problems(conn: psycopg.Connection, layer: PreparedLayer, srid: int,
+                  earlier: list[PreparedLayer]) -> list[LayerProblem]:
     """Problems involving at least one imported grid, measured in the metric CRS."""
     if not layer.rows:
         return []
@@ -52,7 +61,7 @@ def grid_problems(conn: psycopg.Connection, layer: PreparedLayer, srid: int
     if not checked:
         return []
     imported = set(layer.keys())
-    result = check_topology(_merged(conn, layer, srid), checked)
+    result = check_topology(_merged(conn, layer, srid, earlier), checked)
     return [LayerProblem(layer.report.name, p.kind.replace("_", " "), p.grid_codes, p.detail,
                          p.area_m2)
             for p in result.problems

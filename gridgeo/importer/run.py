@@ -89,7 +89,9 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
             if deployment_is_empty(conn):
                 _adopt_srid(conn, layer, context)
             say(f"{mapping.label}: checking gaps and overlaps with the other grids")
-            layer.report.problems.extend(grid_problems(conn, layer, context.metric_srid))
+            layer.report.problems.extend(grid_problems(
+                conn, layer, context.metric_srid,
+                [p for p in prepared if p.target.name == "grids"]))
             context.county_area = county_area(conn, [*prepared, layer])
         prepared.append(layer)
         if mapping.target == "addresses":
