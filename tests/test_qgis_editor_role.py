@@ -158,6 +158,8 @@ def test_editor_reads_the_layers(qgis: psycopg.Connection, layer: str) -> None:
 
 @pytest.mark.parametrize("statement", [
     "UPDATE gridgeo.deployment SET value = '3857' WHERE key = 'metric_srid'",
+    "UPDATE gridgeo.roads SET name = 'x'",
+    "DELETE FROM gridgeo.roads",
     "SELECT count(*) FROM gridgeo.jobs",
     "SELECT count(*) FROM gridgeo.schema_migrations",
     "CREATE TABLE gridgeo.qgis_scratch (id int)",

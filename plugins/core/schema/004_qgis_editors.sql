@@ -213,7 +213,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['grids', 'police_grids', 'addresses', 'greenhouses',
-                             'mine_tunnels', 'roads']
+                             'mine_tunnels']
     LOOP
         EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON gridgeo.%I FOR EACH ROW '
                        'WHEN (gridgeo.request_editor()) EXECUTE FUNCTION gridgeo.editor_rules()',
@@ -230,9 +230,11 @@ CREATE FUNCTION gridgeo.grant_editors() RETURNS void
 DECLARE
     edited text[] := ARRAY['grids', 'grid_assignments', 'police_grids',
                            'police_grid_assignments', 'addresses', 'greenhouses',
-                           'mine_tunnels', 'roads', 'staff', 'departments'];
-    -- incidents and inspections run their workflow (state machine, scans) through the API.
-    read_only text[] := ARRAY['deployment', 'grid_versions', 'incidents', 'inspections',
+                           'mine_tunnels', 'staff', 'departments'];
+    -- incidents and inspections run their workflow (state machine, scans) through the API;
+    -- roads are a routable network that `gridgeo import` builds whole (noding, costs),
+    -- and the API does not edit them either.
+    read_only text[] := ARRAY['deployment', 'grid_versions', 'incidents', 'inspections', 'roads',
                               'incident_categories', 'incident_colours', 'incident_events',
                               'patrol_routes', 'grid_police_crosswalk',
                               'grids_view', 'police_grids_view', 'addresses_view',
