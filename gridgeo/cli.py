@@ -88,15 +88,26 @@ def db_url() -> None:
 @click.option("--seed", default=42, show_default=True, help="random seed; same seed, same town")
 @click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 1000),
               help="multiply the town (100 gives a county of 100 towns, for benchmarks)")
-@click.option("--if-missing", is_flag=True, help="do nothing when this demo is already loaded")
-def demo(seed: int, scale: int, if_missing: bool) -> None:
-    """Generate the demo town and load it into the database (replaces domain data)."""
+@click.option("--if-missing", is_flag=True,
+              help="do nothing when this demo, or an imported town, is already loaded")
+@click.option("--replace-town", is_flag=True,
+              help="replace a town imported with gridgeo import (refused otherwise)")
+@click.option("--remove", is_flag=True,
+              help="empty the demo's tables instead, to import a real town")
+def demo(seed: int, scale: int, if_missing: bool, replace_town: bool, remove: bool) -> None:
+    """Generate the demo town and load it into the database (replaces the demo's data)."""
     from gridgeo.db.pool import connect
-    from gridgeo.demo import run_demo
+    from gridgeo.demo import DemoError, remove_demo, run_demo
 
-    with connect() as conn:
-        run_demo(conn, seed=seed, scale=scale, if_missing=if_missing,
-                 dem_path=get_settings().dem, progress=_say)
+    try:
+        with connect() as conn:
+            if remove:
+                remove_demo(conn, _say)
+                return
+            run_demo(conn, seed=seed, scale=scale, if_missing=if_missing,
+                     dem_path=get_settings().dem, progress=_say, replace_town=replace_town)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 # -- serving -----------------------------------------------------------------

@@ -800,3 +800,39 @@ def test_a_dem_is_installed_only_when_the_import_is_written(tmp_path: Path) -> N
             written = run_import(conn, load_plan(good), dem_dest=dest)
         assert written.written and dest.exists()
         assert not list(dest.parent.glob(".*importing*"))  # no staged copy left behind
+
+
+# --- the demo never replaces an imported town unasked -----------------------------------------
+
+def test_the_demo_makes_way_for_a_real_town_and_never_overwrites_it(tmp_path: Path) -> None:
+    from gridgeo.demo import DemoError, remove_demo, run_demo
+    from gridgeo.importer.problems import ImportError_
+
+    said: list[str] = []
+    dem = tmp_path / "dem.tif"
+    with empty_database("import_demo_guard") as url:
+        with connect(url) as conn:
+            run_demo(conn, seed=42, scale=1, if_missing=False, dem_path=dem,
+                     progress=said.append)
+        other_county = write_town_files(tmp_path / "other")
+        other_county.write_text(other_county.read_text(encoding="utf-8").replace(
+            '"410399"', '"410311"'), encoding="utf-8")
+        with pytest.raises(ImportError_, match=r"gridgeo demo --remove"):
+            run(url, other_county)
+        with connect(url) as conn:
+            remove_demo(conn, said.append)
+        assert query(url, "SELECT count(*) FROM gridgeo.grids") == [(0,)]
+        assert query(url, "SELECT count(*) > 0 FROM gridgeo.incident_categories") == [(True,)]
+        report = run(url, write_town_files(tmp_path / "town"))
+        assert report.written and report.clean
+        before = snapshot(url)
+        with connect(url) as conn:  # `make demo` serves the imported town as it is
+            run_demo(conn, seed=42, scale=1, if_missing=True, dem_path=dem,
+                     progress=said.append)
+        assert said[-1] == "this database holds an imported town, not the demo: left as it is"
+        with connect(url) as conn, pytest.raises(DemoError, match="--replace-town"):
+            run_demo(conn, seed=42, scale=1, if_missing=False, dem_path=dem,
+                     progress=said.append)
+        with connect(url) as conn, pytest.raises(DemoError, match="nothing removed"):
+            remove_demo(conn, said.append)
+        assert snapshot(url) == before

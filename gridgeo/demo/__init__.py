@@ -23,7 +23,7 @@ from gridgeo.demo.terrain import NODATA, write_dem
 from gridgeo.demo.town import STEPS, TownRows, generate_town
 from gridgeo.plugins import get_plugin_manager
 
-__all__ = ["generate_town", "layout_county", "run_demo"]
+__all__ = ["DemoError", "generate_town", "layout_county", "remove_demo", "run_demo"]
 
 _AHEAD = 3  # towns generated ahead of the one being loaded
 
@@ -36,6 +36,30 @@ def _loaded(conn: psycopg.Connection) -> str | None:
     row = conn.execute("SELECT value FROM gridgeo.deployment WHERE key = 'demo'").fetchone()
     conn.rollback()
     return row[0] if row else None
+
+
+class DemoError(Exception):
+    """The demo would replace data that is not the demo's; the message says what to do."""
+
+
+def holds_real_town(conn: psycopg.Connection) -> bool:
+    """Grids without the demo's marker: a town imported with `gridgeo import`."""
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM gridgeo.grids) AND NOT EXISTS"
+                       " (SELECT 1 FROM gridgeo.deployment WHERE key = 'demo')").fetchone()
+    conn.rollback()
+    return bool(row and row[0])
+
+
+def remove_demo(conn: psycopg.Connection, progress: Callable[[str], None]) -> None:
+    """Empty the domain tables the demo filled, so a real town can be imported."""
+    if holds_real_town(conn):
+        raise DemoError("this database holds a town that is not the demo; nothing removed")
+    loader = CountyLoader(conn)
+    loader.begin()
+    conn.execute("DELETE FROM gridgeo.deployment WHERE key = 'demo'")
+    get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
+    conn.commit()
+    progress("demo removed: the database is ready for gridgeo import")
 
 
 def _generated(specs: list[TownSpec], grid: DemGrid, seed: int,
@@ -79,9 +103,22 @@ def _load_towns(loader: CountyLoader, specs: list[TownSpec], grid: DemGrid, seed
 
 
 def run_demo(conn: psycopg.Connection, *, seed: int, scale: int, if_missing: bool,
-             dem_path: pathlib.Path, progress: Callable[[str], None]) -> None:
+             dem_path: pathlib.Path, progress: Callable[[str], None],
+             replace_town: bool = False) -> None:
     """Generate the demo county (``scale`` towns), write its DEM to ``dem_path`` and replace
-    all domain data in one transaction."""
+    all domain data in one transaction.
+
+    A town imported into this database is never replaced silently: with ``if_missing``
+    it is left alone (``make demo`` then serves it), otherwise only ``replace_town`` lets
+    the demo overwrite it.
+    """
+    if holds_real_town(conn) and not replace_town:
+        if if_missing:
+            progress("this database holds an imported town, not the demo: left as it is")
+            return
+        raise DemoError("this database holds a town that is not the demo (imported with "
+                        "gridgeo import); the demo would replace it. Use another database "
+                        "(GRIDGEO_DATABASE_URL), or --replace-town if you mean it")
     if if_missing and dem_path.exists() and _loaded(conn) == _marker(seed, scale):
         progress(f"demo already loaded ({_marker(seed, scale)}); nothing to do")
         return

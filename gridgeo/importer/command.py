@@ -14,6 +14,16 @@ def _say(message: str) -> None:
     click.echo(f"gridgeo import: {message}", err=True)
 
 
+def _remind_to_restart(written: bool) -> None:
+    """A running server rendered its collections' extents (and metric CRS) at start."""
+    from gridgeo import server
+
+    settings = get_settings()
+    if written and server.running_pid(settings) is not None:
+        _say(f"the server on {settings.server_url} still describes the old extents: restart "
+             "it (gridgeo stop, then make demo or gridgeo serve --background)")
+
+
 @click.command("import")
 @click.argument("mapping", required=False, type=click.Path(exists=True, dir_okay=False,
                                                            path_type=Path))
@@ -63,6 +73,7 @@ def import_command(mapping: Path | None, template_source: Path | None, target: s
     except ImportError_ as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(report_text(report))
+    _remind_to_restart(report.written)
     if report_path is not None:
         report_path.write_text(report_json(report), encoding="utf-8")
     if not (report.written or (dry_run and report.clean)):

@@ -34,9 +34,11 @@ def _county_code(conn: psycopg.Connection, plan: ImportPlan) -> str | None:
     if plan.county_code is None or plan.county_code == current:
         return current
     if not deployment_is_empty(conn):
+        demo = conn.execute("SELECT 1 FROM gridgeo.deployment WHERE key = 'demo'").fetchone()
+        remedy = ("remove the demo first (gridgeo demo --remove)" if demo else
+                  "import into a new database to start another county")
         raise ImportError_(f"this gridgeo serves county {current}; the mapping says "
-                           f"county_code {plan.county_code}. Import into a new database to "
-                           "start another county")
+                           f"county_code {plan.county_code}: {remedy}")
     conn.execute("INSERT INTO gridgeo.deployment (key, value) VALUES ('county_code', %s) "
                  "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (plan.county_code,))
     return plan.county_code
@@ -214,6 +216,8 @@ def run_import(conn: psycopg.Connection, plan: ImportPlan, *, dem_dest: Path,
         if dry_run or not (report.clean or accept_rejects):
             conn.rollback()
             return report
+        # Imported rows are no demo: `gridgeo demo` must not replace them unasked.
+        conn.execute("DELETE FROM gridgeo.deployment WHERE key = 'demo'")
         conn.commit()
         report.written = True
         if staged.exists():  # the DEM goes live with the walking times computed from it
