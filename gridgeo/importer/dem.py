@@ -67,12 +67,22 @@ def _check_coverage(conn: psycopg.Connection, src: rasterio.DatasetReader, sourc
     """Every grid and road must lie on the DEM (one pixel of slack at the edges)."""
     left, bottom, right, top = src.bounds
     slack_x, slack_y = src.res
+    epsg = src.crs.to_epsg()
     for table in ("grids", "roads"):
         row = conn.execute(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
                            f"(SELECT ST_Extent(geom) AS e FROM gridgeo.{table}) s").fetchone()
         if row is None or row[0] is None:
             continue
-        x0, y0, x1, y1 = transform_bounds("EPSG:4490", src.crs, *row, densify_pts=21)
+        if epsg is not None:  # the features themselves in the DEM's CRS: the corners of
+            # their lon/lat box stick out hundreds of metres past a projected DEM
+            projected = conn.execute(
+                f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+                f"ST_Extent(ST_Transform(geom, %s)) AS e FROM gridgeo.{table}) s",
+                (epsg,)).fetchone()
+            assert projected is not None
+            x0, y0, x1, y1 = projected
+        else:
+            x0, y0, x1, y1 = transform_bounds("EPSG:4490", src.crs, *row, densify_pts=21)
         if (x0 < left - slack_x or x1 > right + slack_x
                 or y0 < bottom - slack_y or y1 > top + slack_y):
             dem = transform_bounds(src.crs, "EPSG:4490", *src.bounds, densify_pts=21)

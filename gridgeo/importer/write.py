@@ -49,42 +49,73 @@ def _stage(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str]) -
 # file re-exported through a Gauss–Krüger zone comes back with last-digit differences,
 # which must not close a grid version or count as a change.
 SAME_GEOMETRY_DEG = 1e-8
-_SAME_GEOM = sql.SQL("(t.geom = EXCLUDED.geom OR (ST_GeometryType(t.geom) = "
-                     "ST_GeometryType(EXCLUDED.geom) AND ST_HausdorffDistance(t.geom, "
-                     "EXCLUDED.geom) < {}))").format(sql.Literal(SAME_GEOMETRY_DEG))
+
+
+def _same_geom(new: str) -> sql.Composable:
+    return sql.SQL("(t.geom = {n}.geom OR (ST_GeometryType(t.geom) = ST_GeometryType({n}.geom)"
+                   " AND ST_HausdorffDistance(t.geom, {n}.geom) < {tol}))").format(
+        n=sql.Identifier(new), tol=sql.Literal(SAME_GEOMETRY_DEG))
+
+
+def _changed(updated: list[str], new: str) -> sql.Composable:
+    """Whether the stored row ``t`` differs from the new one (``EXCLUDED`` or the stage)."""
+    plain = [c for c in updated if c != "geom"]
+    changed: list[sql.Composable] = []
+    if plain:
+        changed.append(sql.SQL("ROW({}) IS DISTINCT FROM ROW({})").format(
+            sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in plain),
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(new), sql.Identifier(c))
+                               for c in plain)))
+    if "geom" in updated:
+        changed.append(sql.SQL("NOT {}").format(_same_geom(new)))
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(changed))
 
 
 def _update_changed(updated: list[str]) -> sql.Composable:
     """ON CONFLICT action: update only rows that changed; a geometry within tolerance
     keeps the stored one."""
-    plain = [c for c in updated if c != "geom"]
     targets = sql.SQL(", ").join(map(sql.Identifier, updated))
     values = sql.SQL(", ").join(
-        sql.SQL("CASE WHEN {} THEN t.geom ELSE EXCLUDED.geom END").format(_SAME_GEOM)
+        sql.SQL("CASE WHEN {} THEN t.geom ELSE EXCLUDED.geom END").format(_same_geom("excluded"))
         if c == "geom" else sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in updated)
-    changed: list[sql.Composable] = []
-    if plain:
-        changed.append(sql.SQL("ROW({}) IS DISTINCT FROM ROW({})").format(
-            sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in plain),
-            sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in plain)))
-    if "geom" in updated:
-        changed.append(sql.SQL("NOT {}").format(_SAME_GEOM))
     return sql.SQL("DO UPDATE SET ({}) = ROW({}) WHERE {}").format(
-        targets, values, sql.SQL(" OR ").join(changed))
+        targets, values, _changed(updated, "excluded"))
+
+
+def _table_columns(layer: PreparedLayer, columns: list[str]) -> tuple[list[str], list[str]]:
+    """The table's columns the stage feeds, and its key columns (staff_no is staff_id)."""
+    target, staff = layer.target, layer.target.staff_column
+    cols = [staff if staff and c == "staff_no" else c for c in columns]
+    if target.geometry:
+        cols.append("geom")
+    return cols, [staff if staff and k == "staff_no" else k for k in target.key]
+
+
+def _drop_present(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str]) -> None:
+    """Rows gridgeo already holds as they are leave the stage before the upsert: the
+    table's insert triggers (grid lookups, the nearest address) would otherwise run for
+    every row of a re-import, only for ON CONFLICT to throw the row away."""
+    cols, keys = _table_columns(layer, columns)
+    stage = "import_stage_ready" if layer.target.staff_column else "import_stage"
+    match = sql.SQL(" AND ").join(sql.SQL("t.{c} = s.{c}").format(c=sql.Identifier(k))
+                                  for k in keys)
+    updated = [c for c in cols if c not in keys]
+    if layer.target.update and updated:
+        match = sql.SQL("{} AND NOT {}").format(match, _changed(updated, "s"))
+    conn.execute(sql.SQL("DELETE FROM {} s USING {} t WHERE {}").format(
+        sql.Identifier(stage), sql.Identifier("gridgeo", layer.target.table), match))
 
 
 def _upsert(layer: PreparedLayer, columns: list[str], where: sql.Composable) -> sql.Composed:
     target = layer.target
     table = sql.Identifier("gridgeo", target.table)
     staff = target.staff_column
-    cols = [staff if staff and c == "staff_no" else c for c in columns]
+    cols, keys = _table_columns(layer, columns)
     select: list[sql.Composable] = [
         sql.SQL("s.staff_id") if staff and c == "staff_no"
         else sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns]
     if target.geometry:
-        cols.append("geom")
         select.append(sql.SQL(_GEOM_SQL[target.geometry].replace("geom", "s.geom")))
-    keys = [staff if staff and k == "staff_no" else k for k in target.key]
     source = sql.SQL("import_stage_ready s") if staff else sql.SQL("import_stage s")
     updated = [c for c in cols if c not in keys]
     if target.update and updated:
@@ -184,6 +215,7 @@ def write_layer(conn: psycopg.Connection, layer: PreparedLayer) -> list[Reject]:
     rejects = _missing_references(conn, layer, columns)
     if layer.target.staff_column:
         rejects += _resolve_staff(conn, layer)
+    _drop_present(conn, layer, columns)
     try:
         with conn.transaction():
             result = conn.execute(_upsert(layer, columns, sql.SQL("true"))).fetchone()
