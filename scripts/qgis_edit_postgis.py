@@ -46,7 +46,6 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-
 # The edit capabilities the PostgreSQL provider grants from the login's table privileges.
 CAPABILITIES = ("AddFeatures", "DeleteFeatures", "ChangeAttributeValues", "ChangeGeometries")
 
