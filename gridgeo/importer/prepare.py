@@ -17,7 +17,7 @@ from .geometries import fit_geometries, outside
 from .geometries import to_cgcs2000 as move_to_cgcs2000
 from .mapping import LayerMapping
 from .offsets import detect_offset
-from .problems import LayerReport, Reject
+from .problems import LayerProblem, LayerReport, Reject
 from .rows import check_row, field_plans, key_of
 from .sources import SourceTable, read_source
 from .targets import TARGETS, TableShape, Target, table_shape
@@ -73,7 +73,8 @@ def read_positions(mapping: LayerMapping, context: ImportContext, report: LayerR
                               context.metric_srid, context.reference_name)
         report.extra["offset_guess"] = guess.offset
         if guess.offset in ("gcj02", "bd09"):
-            report.problems.append(_offset_problem(report.name, guess.sentence))
+            report.problems.append(LayerProblem(report.name, "web-map offset", (),
+                                                guess.sentence))
         elif guess.offset == "unknown":
             report.notes.append(guess.sentence)
     return table
@@ -83,12 +84,6 @@ def kind_of_points(geoms: NDArray[np.object_]) -> bool:
     """Offsets are judged on point layers: a polygon's centre says little about roads."""
     types = shapely.get_type_id(geoms[~shapely.is_missing(geoms)])
     return bool(len(types)) and bool(np.all(types == shapely.GeometryType.POINT))
-
-
-def _offset_problem(layer: str, sentence: str) -> Any:
-    from .problems import LayerProblem
-
-    return LayerProblem(layer, "web-map offset", (), sentence)
 
 
 PROGRESS_ROWS = 100_000
