@@ -836,3 +836,34 @@ def test_the_demo_makes_way_for_a_real_town_and_never_overwrites_it(tmp_path: Pa
         with connect(url) as conn, pytest.raises(DemoError, match="nothing removed"):
             remove_demo(conn, said.append)
         assert snapshot(url) == before
+
+
+# --- what registers really look like ------------------------------------------------------
+
+def test_a_title_row_above_the_header_and_swapped_coordinates(town_url: str,
+                                                              tmp_path: Path) -> None:
+    """An Excel register with its title merged across the top, and a CSV whose x and y
+    columns hold latitude and longitude the wrong way round."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["城关镇矿洞台账（2026年11月）"])
+    sheet.merge_cells("A1:J1")
+    sheet.append([])
+    for line in [ADIT_HEADER, *ADIT_ROWS[:1]]:
+        sheet.append(line)
+    book.save(tmp_path / "titled.xlsx")
+    titled = write_mapping(tmp_path / "titled.yml",
+                           "  - target: mine_tunnels\n    source: titled.xlsx\n")
+    report = run(town_url, titled, dry_run=True)
+    assert report.clean, [r.sentence() for r in report.rejects]
+    assert layer_of(report, "mine_tunnels").counts["inserted"] == 1
+
+    lon, lat = ADIT_ROWS[0][-2:]
+    write_csv(tmp_path / "swapped.csv", ["adit_no", "name", "mineral", "seal_method",
+                                         "sealed_on", "status", "patrol_frequency_days",
+                                         "responsible_unit", "x", "y"],
+              [[*ADIT_ROWS[0][:-2], lat, lon]])
+    swapped = write_mapping(tmp_path / "swapped.yml",
+                            "  - target: mine_tunnels\n    source: swapped.csv\n")
+    with pytest.raises(ImportError_, match="x coordinates are latitudes"):
+        run(town_url, swapped, dry_run=True)

@@ -44,16 +44,24 @@ def parse_crs(text: str) -> CRS:
                            "write it as EPSG:4490, EPSG:4549 or a PROJ string") from exc
 
 
+def _in_china(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> bool:
+    return bool(lon.min() >= 73 and lon.max() <= 136 and lat.min() >= 3 and lat.max() <= 54)
+
+
 def guess_crs(xy: NDArray[np.float64], metric_srid: int) -> SourceCrs | None:
     """The CRS the coordinates most likely are in, or None when the numbers do not tell."""
     xy = xy[np.isfinite(xy).all(axis=1)]
     if len(xy) == 0:
         return None
     x, y = xy[:, 0], xy[:, 1]
-    if (x.min() >= 73 and x.max() <= 136 and y.min() >= 3 and y.max() <= 54):
+    if _in_china(x, y):
         return SourceCrs(CRS.from_epsg(TARGET_SRID),
                          "no CRS in the file; longitudes and latitudes in China: "
                          "taken as CGCS2000 (EPSG:4490)")
+    if _in_china(y, x):
+        raise ImportError_("the x coordinates are latitudes and the y coordinates longitudes: "
+                           "swap them (coordinates: {x: <longitude column>, y: <latitude "
+                           "column>})")
     zones = np.unique((x // 1_000_000).astype(int))
     if len(zones) == 1 and y.min() > 0 and y.max() < 6_000_000:
         zone = int(zones[0])

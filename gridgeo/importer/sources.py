@@ -113,6 +113,20 @@ def _excel_value(value: Any) -> Any:
     return _clean(value)
 
 
+def _filled(line: tuple[Any, ...]) -> int:
+    return sum(v not in (None, "") for v in line)
+
+
+def _header_row(lines: list[tuple[Any, ...]]) -> int:
+    """The header is the first row filled at least half as wide as the widest of the first
+    rows: registers often start with a title row (一个镇的网格台账) merged across the sheet."""
+    head = lines[:10]
+    if not head:
+        return 0
+    widest = max(_filled(line) for line in head)
+    return next(i for i, line in enumerate(head) if _filled(line) >= max(1, widest / 2))
+
+
 def read_excel(path: Path, sheet: str | None) -> SourceTable:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
@@ -125,14 +139,11 @@ def read_excel(path: Path, sheet: str | None) -> SourceTable:
         raise ImportError_(f"{path.name} has no sheet '{sheet}'; it has "
                            f"{', '.join(book.sheetnames)}")
     ws = book[sheet] if sheet else book.worksheets[0]
-    lines = ws.iter_rows(values_only=True)
-    header: list[str] = []
-    for line in lines:  # the first line with any text is the header
-        if any(v not in (None, "") for v in line):
-            header = [str(v).strip() if v is not None else "" for v in line]
-            break
+    lines = list(ws.iter_rows(values_only=True))
+    start = _header_row(lines)
+    header = [str(v).strip() if v is not None else "" for v in lines[start]] if lines else []
     rows = []
-    for line in lines:
+    for line in lines[start + 1:]:
         if all(v in (None, "") for v in line):
             continue
         rows.append({name: _excel_value(v) for name, v in zip(header, line, strict=False)
