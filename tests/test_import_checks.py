@@ -604,6 +604,28 @@ def test_metric_coordinates_without_zone_land_where_they_were(town_url: str,
     np.testing.assert_allclose(rows, lonlat, rtol=0, atol=1e-7)
 
 
+def test_xian_1980_with_the_bureaus_seven_parameters_is_converted(town_url: str,
+                                                                 tmp_path: Path) -> None:
+    """Given +towgs84, the datum shift is applied (PROJ would otherwise go to CGCS2000 by a
+    "ballpark" offset that ignores it, tens of metres off)."""
+    xian = ("+proj=tmerc +lat_0=0 +lon_0=114 +k=1 +x_0=500000 +y_0=0 +ellps=IAU76 "
+            "+towgs84=24,-123,-94,0.02,-0.25,-0.13,1.1 +units=m +no_defs")
+    xy = Transformer.from_crs(4326, xian, always_xy=True).transform(112.3013, 34.0042)
+    adit_csv(tmp_path / "adits.csv", [xy], first=301)
+    mapping = write_mapping(tmp_path / "xian.yml",
+                            "  - target: mine_tunnels\n    source: adits.csv\n"
+                            f"    crs: '{xian}'\n")
+    report = run(town_url, mapping, dry_run=True)
+    assert report.clean
+    with connect(town_url) as conn:
+        run_import(conn, load_plan(mapping), dem_dest=tmp_path / "dem.tif")
+    (lon, lat), = query(town_url, "SELECT ST_X(geom), ST_Y(geom) FROM gridgeo.mine_tunnels"
+                        " WHERE adit_no = '410399KD0301'")
+    assert (lon, lat) == pytest.approx((112.3013, 34.0042), abs=1e-7)
+    ballpark = Transformer.from_crs(xian, 4490, always_xy=True).transform(*xy)
+    assert GEOD.inv(lon, lat, *ballpark)[2] > 20  # what ignoring the parameters would give
+
+
 # --- 9. the template ------------------------------------------------------------------------
 
 def test_template_maps_chinese_fields_and_level_words(town_url: str, town_folder: Path,

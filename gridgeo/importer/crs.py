@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
-from pyproj.transformer import TransformerGroup
+from pyproj.transformer import AreaOfInterest, TransformerGroup
 
 from .problems import ImportError_
 
@@ -100,16 +100,37 @@ def resolve_crs(declared: str, found: CRS | None, xy: NDArray[np.float64],
     return guess
 
 
-def to_cgcs2000(crs: CRS) -> Transformer:
-    """A transformer to EPSG:4490 (x = longitude), refusing datum shifts PROJ does not know."""
-    group = TransformerGroup(crs, TARGET_SRID, always_xy=True)
-    if not group.transformers:
-        raise ImportError_(f"PROJ has no way from {crs.name} to CGCS2000")
-    best = group.transformers[0]
+def _area(crs: CRS, xy: NDArray[np.float64]) -> AreaOfInterest | None:
+    """Where the data lies, roughly, so PROJ picks a transformation valid there."""
+    if len(xy) == 0:
+        return None
+    rough = Transformer.from_crs(crs, TARGET_SRID, always_xy=True)
+    lon, lat = rough.transform(xy[:, 0], xy[:, 1])
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        return None
+    return AreaOfInterest(float(np.min(lon)), float(np.min(lat)), float(np.max(lon)),
+                          float(np.max(lat)))
+
+
+def to_cgcs2000(crs: CRS, xy: NDArray[np.float64] | None = None) -> Transformer:
+    """A transformer to EPSG:4490 (x = longitude), refusing datum shifts PROJ does not know.
+
+    WGS84 and CGCS2000 agree within a metre here, so another datum goes through the best
+    published transformation to WGS84 valid where the data lies (Beijing 1954 has some;
+    a ``+towgs84`` in the CRS is one). PROJ's "ballpark" offsets, which ignore the datum
+    shift (tens of metres and more), are refused.
+    """
+    area = _area(crs, xy) if xy is not None else None
     datum = crs.geodetic_crs.datum.name if crs.geodetic_crs and crs.geodetic_crs.datum else ""
-    if "Ballpark" in best.description and not _NEAR_CGCS2000.search(datum):
-        raise ImportError_(
-            f"{crs.name} ({datum}) differs from CGCS2000 by tens of metres and PROJ knows no "
-            "published transformation between them; give your surveying bureau's parameters "
-            "as crs: '+proj=... +towgs84=dx,dy,dz,rx,ry,rz,s' in the mapping")
-    return best
+    if _NEAR_CGCS2000.search(datum) and not crs.is_bound:  # bound: carries +towgs84
+        group = TransformerGroup(crs, TARGET_SRID, always_xy=True, area_of_interest=area)
+        if group.transformers:
+            return group.transformers[0]
+    group = TransformerGroup(crs, 4326, always_xy=True, area_of_interest=area)
+    published = [t for t in group.transformers if "Ballpark" not in t.description]
+    if published:
+        return published[0]
+    raise ImportError_(
+        f"{crs.name} ({datum}) differs from CGCS2000 by tens of metres and PROJ knows no "
+        "published transformation between them; give your surveying bureau's parameters "
+        "as crs: '+proj=... +towgs84=dx,dy,dz,rx,ry,rz,s' in the mapping")

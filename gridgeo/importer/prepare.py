@@ -63,7 +63,7 @@ def read_positions(mapping: LayerMapping, context: ImportContext, report: LayerR
     source_crs = resolve_crs(mapping.crs, table.crs, xy, context.metric_srid)
     report.notes.append(f"CRS {source_crs.note}")
     epsg = source_crs.crs.to_epsg()
-    transformer = None if epsg == 4490 else to_cgcs2000(source_crs.crs)
+    transformer = None if epsg == 4490 else to_cgcs2000(source_crs.crs, xy)
     table.geoms = move_to_cgcs2000(table.geoms, transformer, mapping.offset)
     if mapping.offset != "none":
         report.notes.append(f"{mapping.offset.upper()} offset undone on every vertex")
