@@ -792,12 +792,12 @@ def _slope_dem(path: Path) -> Path:
     """A 0.2° square DEM around the tiny town, rising 100 m a kilometre to the north."""
     import numpy as np
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     rows = np.linspace(2200.0, 0.0, 200)[:, None] * np.ones((1, 200))
     with rasterio.open(path, "w", driver="GTiff", width=200, height=200, count=1,
                        dtype="float32", crs="EPSG:4490",
-                       transform=from_origin(112.23, 34.11, 0.001, 0.001)) as dst:
+                       transform=Affine(0.001, 0.0, 112.23, 0.0, -0.001, 34.11)) as dst:
         dst.write(rows.astype("float32"), 1)
     return path
 

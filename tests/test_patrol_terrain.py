@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+from affine import Affine
 from gridgeo_plugins.patrol.network import build_routing_graph
 from gridgeo_plugins.patrol.sweep import plan_sweep
 from gridgeo_plugins.patrol.tobler import dem_sampler, tobler_kmh, walking_seconds
 from matplotlib import cbook
 from pyproj import Transformer
-from rasterio.transform import from_origin
 
 from tests.patrol_networks import network
 from tests.test_patrol_algorithms import _check_walk
@@ -29,8 +29,8 @@ def real_dem(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("dem") / "jacksboro.tif"
     with rasterio.open(path, "w", driver="GTiff", width=z.shape[1], height=z.shape[0], count=1,
                        dtype="float32", crs="EPSG:4326",
-                       transform=from_origin(float(data["xmin"]), float(data["ymax"]),
-                                             float(data["dx"]), float(data["dy"]))) as dst:
+                       transform=Affine(float(data["dx"]), 0.0, float(data["xmin"]),
+                                        0.0, -float(data["dy"]), float(data["ymax"]))) as dst:
         dst.write(z, 1)
     return path
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import shapely
-from rasterio.transform import from_origin
+from affine import Affine
 from shapely.geometry import LineString
 
 from gridgeo.demo.county import METRIC_EPSG, DemGrid
@@ -176,7 +176,7 @@ def write_dem(path: Path, grid: DemGrid, elevation: np.ndarray) -> None:
     profile = {
         "driver": "GTiff", "dtype": "float32", "count": 1, "width": grid.width,
         "height": grid.height, "crs": f"EPSG:{METRIC_EPSG}", "nodata": NODATA,
-        "transform": from_origin(grid.x0, grid.y0, grid.pixel, grid.pixel),
+        "transform": Affine(grid.pixel, 0.0, grid.x0, 0.0, -grid.pixel, grid.y0),  # north up
         "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate",
         "predictor": 3, "zlevel": 1,
     }
