@@ -25,6 +25,8 @@ from gridgeo.security.web import (
     cache_headers,
     check_access,
     filter_collection_list,
+    hide_unreadable_paths,
+    readable,
     unexpected_error,
 )
 from gridgeo.settings import get_settings
@@ -88,6 +90,11 @@ def _finish_response(response: Response) -> Response:
         response.headers = Headers(response.headers)
     cache_headers(request, response)
     accepted_job_document(request, response)
+    if (request.path.rstrip("/") == "/openapi" and response.status_code == 200
+            and "json" in (response.mimetype or "") and not response.direct_passthrough):
+        document = orjson.loads(response.get_data())
+        if isinstance(document, dict) and hide_unreadable_paths(document, _config()):
+            response.set_data(orjson.dumps(document))
     is_json = response.mimetype in ("application/json", GEOJSON)
     is_doc = _LINKED_DOCUMENT.match(request.path) is not None
     if not (is_json and is_doc and response.status_code == 200) or response.direct_passthrough:
@@ -119,12 +126,32 @@ def _correct_openapi() -> None:
     flask_app.api_.openapi = orjson.dumps(parsed).decode()
 
 
+def _list_only_readable_collections() -> None:
+    """pygeoapi renders the HTML collection list straight from its configuration; the
+    JSON one is filtered after the fact (filter_collection_list), this one before."""
+    import pygeoapi.api as pygeoapi_api
+
+    render = pygeoapi_api.render_j2_template
+    if getattr(render, "gridgeo_filtered", False):
+        return
+
+    def render_readable(tpl_config: dict[str, Any], templates: Any, template: str,
+                        data: dict[str, Any], locale: Any = None) -> str:
+        if template == "collections/index.html" and isinstance(data.get("collections"), list):
+            data = {**data, "collections": readable(data["collections"], _config())}
+        return render(tpl_config, templates, template, data, locale)
+
+    render_readable.gridgeo_filtered = True  # type: ignore[attr-defined]
+    pygeoapi_api.render_j2_template = render_readable
+
+
 def create_app() -> Flask:
     """pygeoapi's app with gridgeo's hooks installed."""
     _ensure_runtime()
     from pygeoapi.flask_app import APP
 
     _correct_openapi()
+    _list_only_readable_collections()
 
     from gridgeo.plugins import get_plugin_manager
     from gridgeo.styles import styles_blueprint

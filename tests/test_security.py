@@ -128,6 +128,17 @@ def test_a_collection_a_role_may_not_read_is_404_on_every_path(strict_url: str) 
     assert "grids" in {c["id"] for c in anonymous["collections"]}
     as_viewer = requests.get(f"{strict_url}/collections?f=json", headers=VIEWER, timeout=30)
     assert "inspections" in {c["id"] for c in as_viewer.json()["collections"]}
+    # Nor does it exist in the HTML list or the OpenAPI document for those callers.
+    html = requests.get(f"{strict_url}/collections?f=html", timeout=30).text
+    assert "/collections/grids" in html and "/collections/inspections" not in html
+    assert "/collections/inspections" in requests.get(f"{strict_url}/collections?f=html",
+                                                      headers=VIEWER, timeout=30).text
+    openapi = requests.get(f"{strict_url}/openapi?f=json", timeout=60).json()["paths"]
+    assert "/collections/grids/items" in openapi
+    assert not [p for p in openapi if p.startswith("/collections/inspections")]
+    as_viewer_paths = requests.get(f"{strict_url}/openapi?f=json", headers=VIEWER,
+                                   timeout=60).json()["paths"]
+    assert "/collections/inspections/items" in as_viewer_paths
     assert requests.get(f"{strict_url}/collections/inspections/items?f=json", headers=VIEWER,
                         timeout=30).status_code == 200
     assert requests.get(f"{strict_url}/collections/inspections/items?f=csv", headers=VIEWER,

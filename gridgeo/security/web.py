@@ -42,19 +42,38 @@ def check_access(request: Request, config: dict[str, Any]) -> None:
                                "no URL a request names; leave subscriber out.")
 
 
+def readable(collections: list[dict[str, Any]], config: dict[str, Any]
+             ) -> list[dict[str, Any]]:
+    """The collections of a listing the caller may read (each a dict with an ``id``)."""
+    resources = config.get("resources", {})
+    identity = current_identity()
+    return [c for c in collections if c.get("id") not in resources
+            or allowed(identity, c["id"], resources[c["id"]], "read")]
+
+
 def filter_collection_list(path: str, body: Any, config: dict[str, Any]) -> bool:
     """Drop the collections the caller may not read from /collections; True if changed."""
     if not (_COLLECTION_LIST.match(path) and isinstance(body, dict)
             and isinstance(body.get("collections"), list)):
         return False
+    before = len(body["collections"])
+    body["collections"] = readable(body["collections"], config)
+    return len(body["collections"]) != before
+
+
+def hide_unreadable_paths(document: dict[str, Any], config: dict[str, Any]) -> bool:
+    """Take the paths of collections the caller may not read out of an OpenAPI document,
+    so it does not name what the server answers 404 for; True if changed."""
     resources = config.get("resources", {})
     identity = current_identity()
-    before = len(body["collections"])
-    body["collections"] = [
-        c for c in body["collections"]
-        if c.get("id") not in resources
-        or allowed(identity, c["id"], resources[c["id"]], "read")]
-    return len(body["collections"]) != before
+    hidden = {rid for rid, resource in resources.items()
+              if resource.get("type") == "collection"
+              and not allowed(identity, rid, resource, "read")}
+    paths = document.get("paths", {})
+    gone = [p for p in paths if (m := _COLLECTION_PATH.match(p)) and m["id"] in hidden]
+    for path in gone:
+        del paths[path]
+    return bool(gone)
 
 
 def cache_headers(request: Request, response: Response) -> None:
