@@ -23,12 +23,8 @@ the end unless ``--keep``.
     .venv/bin/python scripts/bench_import.py --scale 1 --profile   # cProfile of the import
 
 ``--profile`` also times the tables' PL/pgSQL trigger functions (track_functions) during
-the first import. At scale 10 (Nov 2026) two things stop a plain run, both reported to
-the importer's owners: the demo county's area grids overlap by 1.2–1.7 m² across town
-borders (18 grid problems: ``--accept-rejects`` times the import anyway), and the DEM
-coverage check refuses the demo's own DEM (it compares a lon/lat box reprojected into the
-DEM's Gauss–Krüger zone: ``--no-dem`` leaves the DEM out). So the scale-10 figures in
-docs/import.md come from ``--scale 10 --accept-rejects --no-dem``.
+the first import. ``--accept-rejects`` times the imports even when rows are refused, and
+``--no-dem`` leaves the DEM out; neither is needed for the demo county.
 """
 
 from __future__ import annotations
