@@ -120,9 +120,16 @@ def _correct_openapi() -> None:
     """Serve the OpenAPI document with gridgeo's corrections (gridgeo.openapi)."""
     from pygeoapi import flask_app
 
+    from gridgeo.plugins import get_plugin_manager
+
     document = flask_app.api_.openapi
     parsed = orjson.loads(document) if isinstance(document, str | bytes) else document
-    declare_gridgeo_answers(parsed, flask_app.CONFIG["server"]["url"])
+    server_url = flask_app.CONFIG["server"]["url"]
+    paths = parsed.setdefault("paths", {})
+    for contributed in get_plugin_manager().hook.gridgeo_openapi_paths(server_url=server_url):
+        for path, item in contributed.items():
+            paths.setdefault(path, item)
+    declare_gridgeo_answers(parsed, server_url)
     flask_app.api_.openapi = orjson.dumps(parsed).decode()
 
 

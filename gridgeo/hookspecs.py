@@ -92,6 +92,17 @@ def gridgeo_processes() -> list[ProcessContribution]:
 
 
 @hookspec
+def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, Any]]:
+    """Return OpenAPI 3.0 path items for the routes this plugin's blueprints answer
+    (e.g. ``/collections/grids/tiles``), keyed by path.
+
+    Called once when the WSGI app is created; merged into the document pygeoapi serves
+    (a path pygeoapi already has is left as it is). Paths below a collection are hidden
+    from callers who may not read that collection, like the collection itself.
+    """
+
+
+@hookspec
 def gridgeo_blueprints() -> list[Blueprint]:
     """Return Flask blueprints with routes of this plugin's own (QR images, GPX, intake).
 

@@ -157,3 +157,19 @@ def test_bad_tile_requests_say_what_to_fix(base_url: str) -> None:
     response = requests.get(f"{base_url}/collections/grids/tiles/WebMercatorQuad/0/0/0?f=png",
                             timeout=30)
     assert response.status_code == 400 and "f=mvt" in response.json()["description"]
+
+
+def test_the_openapi_document_names_every_tile_route(base_url: str) -> None:
+    """Clients (and the schemathesis run) find the tiles from the document, and the
+    templated tile URL of each tileset is one of its paths."""
+    paths = requests.get(f"{base_url}/openapi?f=json", timeout=60).json()["paths"]
+    for collection in LAYERS:
+        base = f"/collections/{collection}/tiles"
+        template = f"{base}/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
+        assert {base, f"{base}/WebMercatorQuad", template} <= set(paths), collection
+        tile = paths[template]["get"]
+        assert {"200", "204", "404"} <= set(tile["responses"])
+        assert "application/vnd.mapbox-vector-tile" in tile["responses"]["200"]["content"]
+        metadata = requests.get(f"{base_url}{base}/WebMercatorQuad", timeout=30).json()
+        href = next(link["href"] for link in metadata["links"] if link["rel"] == "item")
+        assert href.split("?")[0].removeprefix(base_url) == template

@@ -24,3 +24,10 @@ def gridgeo_collection_links(collection_id: str, server_url: str) -> list[dict[s
     return [{"rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
              "type": "application/json", "title": "Vector tilesets (MVT)",
              "href": f"{server_url}/collections/{collection_id}/tiles"}]
+
+
+@hookimpl
+def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, object]]:
+    from gridgeo_plugins.maps.openapi import tile_paths
+
+    return tile_paths()
