@@ -15,12 +15,12 @@ import pytest
 import requests
 from gridgeo_plugins.overlap.compute import OverlapResult, compute_overlap
 from gridgeo_plugins.overlap.crosswalk import write_crosswalk
-from gridgeo_plugins.overlap.errors import InputError
 from gridgeo_plugins.overlap.inputs import GridSelection, parse_overlap_request
 from gridgeo_plugins.overlap.source import read_grids, read_police_grids
 
 from gridgeo.geometry.layer import metric_srid
 from gridgeo.geometry.synthetic import generate_county
+from gridgeo.process_errors import InputError
 from tests.test_overlap_support import county_database, scratch_name, server_on
 
 EXECUTE = "/processes/police-grid-overlap/execution"

@@ -247,7 +247,7 @@ def test_problem_features_are_largest_first_with_a_summary() -> None:
     ({"levels": "unit"}, "unknown input 'levels'"),
 ])
 def test_bad_inputs_say_what_to_fix(inputs: dict[str, object], message: str) -> None:
-    from gridgeo_plugins.overlap.errors import InputError
+    from gridgeo.process_errors import InputError
 
     with pytest.raises(InputError, match=message):
         parse_topology_request(inputs)

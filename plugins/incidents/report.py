@@ -19,6 +19,7 @@ from gridgeo_plugins.incidents.chart import bar_chart_svg
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gridgeo.db.pool import connection
+from gridgeo.process_errors import process_errors
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -214,6 +215,10 @@ class IncidentReport(BaseProcessor):
         super().__init__(processor_def, PROCESS_METADATA)
 
     def execute(self, data: dict[str, Any], outputs: Any = None) -> tuple[str, Any]:
+        with process_errors("incident-report"):
+            return self._report(data)
+
+    def _report(self, data: dict[str, Any]) -> tuple[str, Any]:
         fmt = data.get("format") or "json"
         if fmt not in ("json", "csv", "svg"):
             raise ProcessorExecuteError(user_msg=f"format must be json, csv or svg; got {fmt!r}.")

@@ -6,8 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from gridgeo.process_errors import InputError
+
 from .compute import OverlapRules
-from .errors import InputError
 
 LEVELS = ("town", "area", "village", "unit", "micro")
 KINDS = ("basic", "dedicated", "all")

@@ -7,8 +7,8 @@ from typing import Any
 from pygeoapi.process.base import BaseProcessor
 
 from gridgeo.geometry.progress import job_progress
+from gridgeo.process_errors import process_errors
 
-from .errors import process_errors
 from .inputs import parse_overlap_request
 from .run import overlap_outputs, run_overlap
 

@@ -8,8 +8,8 @@ import psycopg
 from psycopg import sql
 
 from gridgeo.geometry.layer import Layer, read_layer
+from gridgeo.process_errors import InputError
 
-from .errors import InputError
 from .inputs import GridSelection
 
 MAX_GRIDS = 200_000

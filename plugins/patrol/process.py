@@ -21,6 +21,7 @@ from gridgeo_plugins.patrol.targets import (
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gridgeo.db.pool import connection
+from gridgeo.process_errors import process_errors
 
 _obj = {"type": "object"}
 # How far a stop may lie from the road: on foot a worker crosses a field or climbs to an
@@ -248,6 +249,10 @@ class PatrolRouteProcessor(BaseProcessor):
         super().__init__(processor_def, PROCESS_METADATA)
 
     def execute(self, data: dict[str, Any], outputs: Any = None) -> tuple[str, Any]:
+        with process_errors("patrol-route"):
+            return self._plan(data)
+
+    def _plan(self, data: dict[str, Any]) -> tuple[str, Any]:
         if not isinstance(data, dict):
             raise _fail("inputs must be an object")
         with connection() as conn:

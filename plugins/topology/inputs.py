@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gridgeo_plugins.overlap.errors import InputError
 from gridgeo_plugins.overlap.inputs import number
+
+from gridgeo.process_errors import InputError
 
 from .codes import LEVELS, PARENT_LEVEL
 from .compute import TopologyRules

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridgeo_plugins.overlap.errors import process_errors
 from pygeoapi.process.base import BaseProcessor
 
 from gridgeo.db.pool import connection
 from gridgeo.geometry.layer import metric_srid
 from gridgeo.geometry.progress import Progress, job_progress, no_progress, step
+from gridgeo.process_errors import process_errors
 
 from .compute import TopologyResult, check_topology
 from .inputs import TopologyRequest, parse_topology_request

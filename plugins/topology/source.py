@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import psycopg
-from gridgeo_plugins.overlap.errors import InputError
 from psycopg import sql
 
 from gridgeo.geometry.layer import Layer, read_layer
+from gridgeo.process_errors import InputError
 
 from .inputs import TopologyRequest
 

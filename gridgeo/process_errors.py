@@ -1,5 +1,7 @@
 """Turning failures into the sentence a process client sees, never a raw error text.
 
+Every built-in process runs inside ``process_errors``; a plugin's process should too.
+
 pygeoapi answers a failed synchronous execution with 400 and the text of the
 exception; so every exception leaving a gridgeo process is a ProcessorExecuteError
 whose message was written for the client.
