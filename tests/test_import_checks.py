@@ -889,3 +889,17 @@ def test_a_title_row_above_the_header_and_swapped_coordinates(town_url: str,
                             "  - target: mine_tunnels\n    source: swapped.csv\n")
     with pytest.raises(ImportError_, match="x coordinates are latitudes"):
         run(town_url, swapped, dry_run=True)
+
+
+def test_regenerating_the_demo_does_not_pile_up_its_audit_rows(tmp_path: Path) -> None:
+    from gridgeo.demo import run_demo
+
+    dem = tmp_path / "dem.tif"
+    with empty_database("demo_audit") as url:
+        counts = []
+        for _ in range(2):
+            with connect(url) as conn:
+                run_demo(conn, seed=42, scale=1, if_missing=False, dem_path=dem,
+                         progress=lambda _m: None)
+            counts.append(query(url, "SELECT count(*) FROM gridgeo.audit_log")[0][0])
+        assert counts[0] > 10_000 and counts[1] == counts[0]

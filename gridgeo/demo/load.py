@@ -25,7 +25,10 @@ DOMAIN_TABLES = ("grids", "grid_versions", "grid_assignments", "police_grids",
                  "mine_tunnels", "greenhouses", "incidents", "incident_categories", "roads",
                  "patrol_routes", "inspections")
 # Computed from the domain tables by other parts of gridgeo: stale once they are replaced.
-DERIVED_TABLES = ("grid_police_crosswalk", "incident_case_counters")
+# The audit log too: it records who changed rows the demo replaces, and would otherwise
+# grow by a whole county's rows at every regeneration. (The demo never replaces an
+# imported town, so only the demo's own history goes.)
+DERIVED_TABLES = ("grid_police_crosswalk", "incident_case_counters", "audit_log")
 # Written when the schema has them (the incidents state machine adds them); without them
 # the database would fill state_changed_at from the wall clock.
 _OPTIONAL = {"incidents": ("verified_at", "state_changed_at")}
