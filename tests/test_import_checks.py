@@ -903,3 +903,29 @@ def test_regenerating_the_demo_does_not_pile_up_its_audit_rows(tmp_path: Path) -
                          progress=lambda _m: None)
             counts.append(query(url, "SELECT count(*) FROM gridgeo.audit_log")[0][0])
         assert counts[0] > 10_000 and counts[1] == counts[0]
+
+
+def test_a_road_file_with_bad_rows_is_refused_row_by_row(town_url: str, tmp_path: Path) -> None:
+    """A road class the mapping does not know, a one-way flag that is not yes or no and
+    a point where a line belongs are rejects; the network is left as it was."""
+    lines = [shapely.LineString([(112.30, 34.00), (112.31, 34.00)]),
+             shapely.LineString([(112.31, 34.00), (112.32, 34.00)]),
+             shapely.LineString([(112.32, 34.00), (112.33, 34.00)]),
+             shapely.Point(112.33, 34.00)]
+    rows = [("东街", "村道", "否"), ("西街", "高速", "否"), ("南街", "村道", "也许"),
+            ("北街", "村道", "是")]
+    write_vector(tmp_path / "roads.geojson", ["名称", "等级", "单行"], rows,
+                 list(shapely.to_wkb(lines)), geometry_type="Unknown")
+    mapping = write_mapping(tmp_path / "roads.yml", (
+        "  - target: roads\n    source: roads.geojson\n    fields:\n      name: 名称\n"
+        "      road_class: {from: 等级, map: {村道: village}}\n      oneway: 单行\n"))
+    before = query(town_url, "SELECT count(*), coalesce(sum(length_m), 0) FROM gridgeo.roads")
+    report = run(town_url, mapping)
+    assert not report.written
+    assert rejects_of(report, "roads") == {
+        2: "road_class '高速' is not one of county, township, village, track, path; map it "
+           "with fields.road_class.map",
+        3: "oneway '也许' is not yes or no (true/false, 是/否, 1/0)",
+        4: "is not a line"}
+    assert query(town_url, "SELECT count(*), coalesce(sum(length_m), 0) FROM gridgeo.roads"
+                 ) == before

@@ -31,8 +31,22 @@ class ImportContext:
     county_code: str | None
     metric_srid: int
     county_area: shapely.Geometry | None = None
-    reference: list[Any] = field(default_factory=list)  # lon/lat geometries known to be right
+    # Lon/lat geometries known to be right, arriving with this import (roads, addresses).
+    reference: list[Any] = field(default_factory=list)
     reference_name: str = "roads and address points"
+    # Road line files, read once: first as a reference, then to build the network.
+    road_files: dict[int, tuple[SourceTable, LayerReport]] = field(default_factory=dict)
+    _stored: list[Any] | None = None
+
+    def reference_geoms(self) -> NDArray[np.object_]:
+        """The reference for web-map offsets: gridgeo's roads and address points (read
+        from the database the first time a point layer needs them) and this import's."""
+        if self._stored is None:
+            rows = self.conn.execute(
+                "(SELECT ST_AsBinary(geom) FROM gridgeo.roads LIMIT 50000) UNION ALL "
+                "(SELECT ST_AsBinary(geom) FROM gridgeo.addresses LIMIT 50000)").fetchall()
+            self._stored = list(shapely.from_wkb([bytes(r[0]) for r in rows])) if rows else []
+        return np.asarray([*self._stored, *self.reference], dtype=object)
 
 
 @dataclass
@@ -67,11 +81,9 @@ def read_positions(mapping: LayerMapping, context: ImportContext, report: LayerR
     table.geoms = move_to_cgcs2000(table.geoms, transformer, mapping.offset)
     if mapping.offset != "none":
         report.notes.append(f"{mapping.offset.upper()} offset undone on every vertex")
-    elif context.reference and len(present) and kind_of_points(table.geoms):
-        guess = detect_offset(table.geoms[~shapely.is_missing(table.geoms)],
-                              np.asarray(context.reference, dtype=object),
+    elif kind_of_points(table.geoms) and len(reference := context.reference_geoms()):
+        guess = detect_offset(table.geoms[~shapely.is_missing(table.geoms)], reference,
                               context.metric_srid, context.reference_name)
-        report.extra["offset_guess"] = guess.offset
         if guess.offset in ("gcj02", "bd09"):
             report.problems.append(LayerProblem(report.name, "web-map offset", (),
                                                 guess.sentence))
@@ -97,6 +109,7 @@ def prepare_layer(mapping: LayerMapping, context: ImportContext,
     table = read_positions(mapping, context, report, needs_geometry=target.geometry is not None)
     shape = table_shape(context.conn, target.table)
     plans = field_plans(mapping, shape, target, table.fields)
+    required = shape.required(target)
     layer = PreparedLayer(mapping, target, shape, report)
     geoms = table.geoms
     geom_reasons: list[str | None] = [None] * len(table)
@@ -113,7 +126,7 @@ def prepare_layer(mapping: LayerMapping, context: ImportContext,
         number = i + 1
         if number % PROGRESS_ROWS == 0:
             say(f"{mapping.label}: {number:,} of {len(table):,} rows checked")
-        row, reason = check_row(source, plans, shape, target, context.county_code)
+        row, reason = check_row(source, plans, shape, target, context.county_code, required)
         key = key_of(row, target)
         reason = reason or geom_reasons[i]
         if reason is None and far is not None and far[i]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 
 class ImportError_(Exception):
@@ -51,7 +50,6 @@ class LayerReport:
     rejects: list[Reject] = field(default_factory=list)
     problems: list[LayerProblem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # inserted, updated, unchanged...
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -60,8 +60,8 @@ def field_plans(mapping: LayerMapping, shape: TableShape, target: Target,
         plans.append(FieldPlan(name, rule.source, {as_text(k): v for k, v in rule.map.items()},
                                rule.default))
     planned = {p.target_field for p in plans} | DERIVABLE.get(target.name, set())
-    missing = [c.name for c in shape.columns.values()
-               if c.required and c.name in importable and c.name not in planned]
+    required = shape.required(target)
+    missing = [name for name in importable if name in required and name not in planned]
     if missing:
         raise ImportError_(f"{mapping.label}: {target.name} needs {', '.join(missing)}, but the "
                            "mapping gives no source field or default for "
@@ -69,7 +69,7 @@ def field_plans(mapping: LayerMapping, shape: TableShape, target: Target,
     return plans
 
 
-def _mapped(plan: FieldPlan, source: dict[str, Any]) -> Any:
+def mapped_value(plan: FieldPlan, source: dict[str, Any]) -> Any:
     value = source.get(plan.source_field) if plan.source_field else None
     if value is not None and plan.values:
         value = plan.values.get(as_text(value).strip(), value)
@@ -115,11 +115,14 @@ def _address_problem(row: dict[str, Any]) -> str | None:
 
 
 def check_row(source: dict[str, Any], plans: list[FieldPlan], shape: TableShape,
-              target: Target, county_code: str | None) -> tuple[dict[str, Any], str | None]:
-    """The gridgeo row for one source row, and the first reason it cannot be written."""
+              target: Target, county_code: str | None, required: frozenset[str]
+              ) -> tuple[dict[str, Any], str | None]:
+    """The gridgeo row for one source row, and the first reason it cannot be written.
+
+    ``required`` is ``shape.required(target)``, computed once per layer, not per row."""
     row: dict[str, Any] = {}
     for plan in plans:
-        value = _mapped(plan, source)
+        value = mapped_value(plan, source)
         column = shape.columns.get(plan.target_field)
         try:
             row[plan.target_field] = convert(value, column.type if column else "text")
@@ -132,7 +135,7 @@ def check_row(source: dict[str, Any], plans: list[FieldPlan], shape: TableShape,
     for name, column in shape.columns.items():
         value = row.get(name)
         if value is None:
-            if column.required and name in shape.importable(target):
+            if name in required:
                 return row, f"{name} is empty; every {target.name} row needs one"
             continue
         if column.allowed and value not in column.allowed:

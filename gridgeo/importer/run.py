@@ -16,11 +16,14 @@ import shapely
 
 from gridgeo.geometry.layer import metric_srid
 
+from .convert import ConversionError, as_text, convert
 from .deployment import adopt_metric_srid, deployment_is_empty
 from .gridcheck import county_area, grid_problems
 from .mapping import ImportPlan, LayerMapping
 from .prepare import ImportContext, PreparedLayer, prepare_layer, read_positions
 from .problems import ImportError_, ImportReport, LayerReport, Reject
+from .rows import FieldPlan, mapped_value
+from .sources import SourceTable
 from .targets import ORDER, SPECIAL_TARGETS
 from .write import write_layer
 
@@ -44,15 +47,6 @@ def _county_code(conn: psycopg.Connection, plan: ImportPlan) -> str | None:
     return plan.county_code
 
 
-def _reference(conn: psycopg.Connection) -> list[shapely.Geometry]:
-    """Geometries known to be in CGCS2000 to test positions against for web-map offsets:
-    roads and address points (grid polygons cover everything, so they cannot tell)."""
-    rows = conn.execute("(SELECT ST_AsBinary(geom) FROM gridgeo.roads LIMIT 50000) UNION ALL "
-                        "(SELECT ST_AsBinary(geom) FROM gridgeo.addresses LIMIT 50000)"
-                        ).fetchall()
-    return list(shapely.from_wkb([bytes(r[0]) for r in rows])) if rows else []
-
-
 def _sorted(layers: list[LayerMapping]) -> list[LayerMapping]:
     for layer in layers:
         if layer.target not in ORDER:
@@ -72,10 +66,11 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
     """Every table layer read and checked (in import order); road and DEM layers returned
     for the writing step."""
     context = ImportContext(conn, _county_code(conn, plan), metric_srid(conn))
-    context.reference = _reference(conn)
     for mapping in plan.layers:  # roads coming in now are a better reference than none
         if mapping.target == "roads" and mapping.source.suffix.lower() != ".pbf":
-            roads = read_positions(mapping, context, LayerReport("", "roads", ""))
+            report = LayerReport(mapping.label, mapping.target, str(mapping.source))
+            roads = read_positions(mapping, context, report)
+            context.road_files[id(mapping)] = (roads, report)
             context.reference.extend(roads.geoms[~shapely.is_missing(roads.geoms)])
     prepared: list[PreparedLayer] = []
     special = []
@@ -101,48 +96,54 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
     return prepared, special, context
 
 
-def _road_lines(mapping: LayerMapping, context: ImportContext, report: LayerReport,
-                say: Say) -> list:
-    from .roads import ROAD_CLASSES, RoadLine, read_osm_roads
+def _road_lines(mapping: LayerMapping, table: SourceTable, report: LayerReport) -> list:
+    """Road lines from a line file's rows, with the mapping's fields and value maps."""
+    from .roads import ROAD_CLASSES, RoadLine
 
-    if mapping.source.suffix.lower() == ".pbf":
-        bbox = (tuple(shapely.bounds(context.county_area).tolist())
-                if context.county_area is not None else None)
-        lines = read_osm_roads(mapping.source, bbox, progress=say)
-        report.rows = len(lines)
-        return lines
-    table = read_positions(mapping, context, report)
+    plans = {}
+    for name in ("name", "road_class", "oneway"):
+        rule = mapping.rule(name)
+        source = rule.source if rule else (name if name in table.fields else None)
+        plans[name] = FieldPlan(name, source, {as_text(k): v for k, v in rule.map.items()}
+                                if rule else {}, rule.default if rule else None)
     lines = []
     for i, (row, geom) in enumerate(zip(table.rows, table.geoms, strict=True), start=1):
-        values = {}
-        for name in ("name", "road_class", "oneway"):
-            rule = mapping.rule(name)
-            raw = row.get(rule.source) if rule and rule.source else row.get(name)
-            if rule and raw is not None:
-                raw = rule.map.get(str(raw), raw)
-            values[name] = raw if raw is not None else (rule.default if rule else None)
-        if values["road_class"] not in ROAD_CLASSES:
-            report.rejects.append(Reject(report.name, i, None, f"road_class "
-                                         f"'{values['road_class']}' is not one of "
-                                         f"{', '.join(ROAD_CLASSES)}; map it with "
-                                         "fields.road_class.map"))
-            continue
+        road_class = mapped_value(plans["road_class"], row)
+        reason = None
+        if road_class not in ROAD_CLASSES:
+            reason = (f"road_class '{road_class}' is not one of {', '.join(ROAD_CLASSES)}; "
+                      "map it with fields.road_class.map")
         parts = shapely.get_parts(geom) if geom is not None else []
-        if not len(parts) or not all(p.geom_type == "LineString" and p.length > 0 for p in parts):
-            report.rejects.append(Reject(report.name, i, None, "is not a line"))
+        if reason is None and not (len(parts) and all(
+                p.geom_type == "LineString" and p.length > 0 for p in parts)):
+            reason = "is not a line"
+        try:
+            oneway = bool(convert(mapped_value(plans["oneway"], row), "bool"))
+        except ConversionError as exc:
+            reason = reason or f"oneway '{mapped_value(plans['oneway'], row)}' {exc}"
+        if reason is not None:
+            report.rejects.append(Reject(report.name, i, None, reason))
             continue
-        oneway = str(values["oneway"]).lower() in ("1", "true", "yes", "y", "是", "t")
-        lines += [RoadLine(p, values["road_class"], values["name"], oneway) for p in parts]
+        name = mapped_value(plans["name"], row)
+        lines += [RoadLine(p, road_class, None if name is None else as_text(name), oneway)
+                  for p in parts]
     return lines
 
 
 def _write_special(conn: psycopg.Connection, mapping: LayerMapping, context: ImportContext,
                    dem_dest: Path, dry_run: bool, accept: bool, say: Say) -> LayerReport:
-    report = LayerReport(mapping.label, mapping.target, str(mapping.source))
     if mapping.target == "roads":
-        from .roads import replace_roads
+        from .roads import read_osm_roads, replace_roads
 
-        lines = _road_lines(mapping, context, report, say)
+        if id(mapping) in context.road_files:
+            table, report = context.road_files[id(mapping)]
+            lines = _road_lines(mapping, table, report)
+        else:  # an OpenStreetMap extract, cut to the county when it is known
+            report = LayerReport(mapping.label, mapping.target, str(mapping.source))
+            bbox = (tuple(shapely.bounds(context.county_area).tolist())
+                    if context.county_area is not None else None)
+            lines = read_osm_roads(mapping.source, bbox, progress=say)
+            report.rows = len(lines)
         if report.rejects and not accept:
             return report
         noding = mapping.noding or ("endpoints" if mapping.source.suffix.lower() == ".pbf"
@@ -159,6 +160,7 @@ def _write_special(conn: psycopg.Connection, mapping: LayerMapping, context: Imp
         return report
     from .dem import DemError, import_dem
 
+    report = LayerReport(mapping.label, mapping.target, str(mapping.source))
     if dry_run:
         report.notes.append("DEM not installed in a dry run")
         return report

@@ -66,6 +66,11 @@ class TableShape:
                  and c != "geom" and c != target.staff_column]
         return [*names, "staff_no"] if target.staff_column else names
 
+    def required(self, target: Target) -> frozenset[str]:
+        """The importable columns every row must fill (NOT NULL, no default)."""
+        return frozenset(name for name in self.importable(target)
+                         if name in self.columns and self.columns[name].required)
+
 
 _ANY = re.compile(r"\(\(?(\w+) = ANY \(ARRAY\[(.*?)\]\)\)?\)")
 _WORD = re.compile(r"'((?:[^']|'')*)'::text")
