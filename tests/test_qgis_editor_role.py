@@ -308,12 +308,15 @@ def test_command_adds_lists_and_removes_an_editor(demo_db_url: str) -> None:
 def test_command_says_what_is_missing(demo_db_url: str, admin: psycopg.Connection) -> None:
     code, out = invoke(["add", "Wang Li"], demo_db_url)
     assert code == 1 and "not a plain identifier" in out
-    app_role = psycopg.conninfo.conninfo_to_dict(demo_db_url)["user"]
-    if one(admin, "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = %s",
-           (app_role,)):
-        pytest.skip("the app's role may create roles here")
-    code, out = invoke(["add", unique_name(), "--password", "long enough password"],
-                       demo_db_url)
+    # A database URL whose role may not create roles, whatever the cluster's app role is.
+    plain, password = unique_name(), secrets.token_urlsafe(12)
+    admin.execute(psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+        psycopg.sql.Identifier(plain), psycopg.sql.Literal(password)))
+    try:
+        url = psycopg.conninfo.make_conninfo(demo_db_url, user=plain, password=password)
+        code, out = invoke(["add", unique_name(), "--password", "long enough password"], url)
+    finally:
+        admin.execute(psycopg.sql.SQL("DROP ROLE {}").format(psycopg.sql.Identifier(plain)))
     assert code == 1
-    assert f"role {app_role} may not create roles: it needs the CREATEROLE privilege" in out
+    assert f"role {plain} may not create roles: it needs the CREATEROLE privilege" in out
     assert "GRIDGEO_DATABASE_URL" in out
