@@ -48,14 +48,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gridgeo.db import scratch as scratch_db  # noqa: E402
 from gridgeo.db.cluster import admin_url as cluster_admin_url  # noqa: E402
-from gridgeo.db.cluster import database_url, prepare_database  # noqa: E402
-from gridgeo.db.migrate import apply_migrations, collect_migrations  # noqa: E402
 from gridgeo.db.pool import connect  # noqa: E402
 from gridgeo.importer.mapping import load_plan  # noqa: E402
 from gridgeo.importer.problems import ImportReport  # noqa: E402
 from gridgeo.importer.run import run_import  # noqa: E402
-from gridgeo.plugins import get_plugin_manager  # noqa: E402
 from gridgeo.settings import get_settings  # noqa: E402
 from tests.town_files import write_town  # noqa: E402
 
@@ -119,24 +117,12 @@ def admin_url(dbname: str) -> str:
 
 
 def drop_database(name: str) -> None:
-    with psycopg.connect(admin_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    scratch_db.drop_database(get_settings(), name)
 
 
 def create_database(name: str) -> str:
     """A new, migrated database with the plugins' reference rows; returns its URL."""
-    base = database_url(get_settings())
-    drop_database(name)
-    with psycopg.connect(admin_url("postgres"), autocommit=True) as admin:
-        owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
-        admin.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
-    prepare_database(admin_url(name))
-    url = psycopg.conninfo.make_conninfo(base, dbname=name)
-    with connect(url) as conn:
-        apply_migrations(conn, collect_migrations(get_plugin_manager()))
-        get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
-        conn.commit()
-    return url
+    return scratch_db.create_database(get_settings(), name)
 
 
 def timed(step: Callable[[], object]) -> tuple[object, float]:

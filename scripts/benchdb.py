@@ -8,13 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg
-
 from gridgeo.db.cluster import admin_url as cluster_admin_url
-from gridgeo.db.cluster import database_url, prepare_database
-from gridgeo.db.migrate import apply_migrations, collect_migrations
 from gridgeo.db.pool import connect
-from gridgeo.plugins import get_plugin_manager
+from gridgeo.db.scratch import create_database
 from gridgeo.settings import get_settings
 
 
@@ -26,16 +22,9 @@ def bench_database(name: str, scale: int, seed: int = 7) -> tuple[str, Path]:
     """URL and DEM of database ``name`` holding the demo at ``scale`` (reused if loaded)."""
     from gridgeo.demo import run_demo
 
-    base = database_url(get_settings())
-    with psycopg.connect(admin_url("postgres"), autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
-            admin.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
-    prepare_database(admin_url(name))
-    url = psycopg.conninfo.make_conninfo(base, dbname=name)
+    url = create_database(get_settings(), name, reference_data=False, replace=False)
     dem = get_settings().home / "bench" / f"{name}-dem.tif"
     with connect(url) as conn:
-        apply_migrations(conn, collect_migrations(get_plugin_manager()))
         started = time.perf_counter()
         run_demo(conn, seed=seed, scale=scale, if_missing=True, dem_path=dem,
                  progress=lambda m: print(f"  {m}", file=sys.stderr))

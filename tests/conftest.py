@@ -13,9 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from gridgeo.db.cluster import admin_url, database_url, prepare_database
-from gridgeo.db.migrate import apply_migrations, collect_migrations
-from gridgeo.plugins import get_plugin_manager
+from gridgeo.db.cluster import admin_url
+from gridgeo.db.scratch import create_database, drop_database
 from gridgeo.settings import Settings, get_settings
 
 TEST_DB = f"gridgeo_test_{os.getpid()}"
@@ -64,13 +63,7 @@ def _admin_url(dbname: str) -> str:
 @pytest.fixture(scope="session")
 def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a fresh database, migrated and loaded with the demo town (seed 42)."""
-    base = database_url(get_settings())
-    with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
-        owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
-        admin.execute(f'CREATE DATABASE "{TEST_DB}" OWNER "{owner}"')
-    prepare_database(_admin_url(TEST_DB))
-    url = psycopg.conninfo.make_conninfo(base, dbname=TEST_DB)
+    url = create_database(_admin_settings(), TEST_DB, reference_data=False)
     dem = tmp_path_factory.mktemp("data") / "dem.tif"
     os.environ["GRIDGEO_DATABASE_URL"] = url
     os.environ["GRIDGEO_DEM_PATH"] = str(dem)
@@ -79,15 +72,13 @@ def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from gridgeo.demo import run_demo
 
     with connect(url) as conn:
-        apply_migrations(conn, collect_migrations(get_plugin_manager()))
         run_demo(conn, seed=DEMO_SEED, scale=1, if_missing=False, dem_path=dem,
                  progress=lambda _m: None)
     yield url
     from gridgeo.db.pool import close_pool
 
     close_pool()
-    with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+    drop_database(_admin_settings(), TEST_DB)
 
 
 @pytest.fixture(scope="session")
@@ -143,22 +134,9 @@ def base_url(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def empty_database(name: str) -> Iterator[str]:
     """A new database on the test cluster, migrated but with no town in it (imports start
     from here); dropped afterwards. ``name`` keeps parallel fixtures apart."""
-    base = database_url(_admin_settings())
     dbname = f"gridgeo_{name}_{os.getpid()}"
-    with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
-        admin.execute(f'CREATE DATABASE "{dbname}" OWNER "{owner}"')
-    prepare_database(_admin_url(dbname))
-    url = psycopg.conninfo.make_conninfo(base, dbname=dbname)
-    from gridgeo.db.pool import connect
-
-    with connect(url) as conn:
-        apply_migrations(conn, collect_migrations(get_plugin_manager()))
-        get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
-        conn.commit()
+    url = create_database(_admin_settings(), dbname)
     try:
         yield url
     finally:
-        with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        drop_database(_admin_settings(), dbname)
