@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import shapely
 from gridgeo_plugins.patrol.network import build_routing_graph
@@ -22,9 +20,7 @@ def test_driving_sweep_of_central_helsinki_with_its_one_way_streets():
     centre = shapely.centroid(shapely.union_all(net.geoms))
     graph, snaps = build_routing_graph(net, np.array([[centre.x, centre.y]]))
     required = np.arange(len(graph.piece_u))
-    started = time.perf_counter()
     result = plan_sweep(graph, required, snaps[0].node)
-    assert time.perf_counter() - started < 5
     steps = result.patrols[0]
     _check_walk(graph, snaps[0].node, steps)
     covered = {s.piece for s in steps if s.required}
@@ -44,13 +40,11 @@ def test_visiting_200_street_corners_of_helsinki_on_foot():
     main = label[net.source] == np.bincount(label).argmax()  # the extract has islands
     corners = shapely.get_coordinates(shapely.get_point(net.geoms[main], 0))
     picks = corners[rng.choice(len(corners), 200, replace=False)]
-    started = time.perf_counter()
     graph, snaps = build_routing_graph(net, np.vstack([picks[:1], picks[:1], picks]))
     nodes = np.array([s.node for s in snaps])
     dist, _ = graph.shortest(nodes)
     problem = VisitProblem(dist[:, nodes], np.zeros(200), np.zeros(200), np.full(200, np.inf))
     plan = SOLVERS["pyvrp"].solve(problem, 3.0)
-    assert time.perf_counter() - started < 5
     baseline = SOLVERS["nearest"].solve(problem, 0)
     assert plan.dropped == [] and sorted(plan.routes[0]) == list(range(200))
     assert route_duration(problem, plan.routes[0]) < 0.9 * route_duration(problem,
