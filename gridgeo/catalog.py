@@ -80,6 +80,8 @@ def load_collection_dir(folder: Path, style_dirs: Iterable[Path] = ()) -> Collec
     cid = spec["id"]
     if spec.get("count", "exact") not in ("exact", "estimated", "off"):
         raise CatalogError(f"{folder}/collection.yml: count is exact, estimated or off")
+    if spec.get("if_match", "optional") not in ("optional", "required"):
+        raise CatalogError(f"{folder}/collection.yml: if_match is optional or required")
     personal = tuple(spec.get("personal", ()))
     migrations = load_migrations(cid, folder / "schema") if (folder / "schema").is_dir() else ()
     styles = find_styles(cid, [folder, *style_dirs])
@@ -106,6 +108,8 @@ def build_resource(spec: dict[str, Any]) -> dict[str, Any]:
         },
         "editable": bool(spec.get("editable", False)),
         "deletable": bool(spec.get("deletable", True)),
+        # required: PUT, PATCH and DELETE without If-Match are a 428 (no lost updates)
+        "if_match": spec.get("if_match", "optional"),
         "id_field": spec.get("id_field", "id"),
         "storage_crs": STORAGE_CRS,
         "crs": list(SUPPORTED_CRS),

@@ -69,9 +69,15 @@ def create(base_url: str, **props: object) -> dict[str, Any]:
     return dict(response.json()["properties"], id=response.json()["id"])
 
 
+def etag(base_url: str, item: object) -> str:
+    """The item's ETag as read now: incidents are changed only with If-Match."""
+    return str(requests.get(f"{base_url}/collections/incidents/items/{item}", headers=EDITOR,
+                            timeout=30).headers["ETag"])
+
+
 def patch(base_url: str, item: object, if_match: str | None = None,
           **props: object) -> requests.Response:
-    headers = {**EDITOR, **({"If-Match": if_match} if if_match else {})}
+    headers = {**EDITOR, "If-Match": if_match or etag(base_url, item)}
     return requests.patch(f"{base_url}/collections/incidents/items/{item}",
                           json={"properties": props}, headers=headers, timeout=30)
 
@@ -236,9 +242,10 @@ def test_a_stale_if_match_is_a_412(base_url: str) -> None:
     assert response.status_code == 412
 
 
-def test_racing_changes_one_wins_the_other_gets_a_409(
+def test_racing_changes_from_one_version_one_wins_the_other_gets_a_412(
         base_url: str, field_url: str) -> None:
     item = create(base_url)["id"]
+    tag = etag(base_url, item)
     results: dict[str, int] = {}
     # Hold the row so both requests are inside their transactions before either writes.
     with psycopg.connect(field_url) as holder:
@@ -246,7 +253,7 @@ def test_racing_changes_one_wins_the_other_gets_a_409(
 
         def change(state: str, note: str | None) -> None:
             props = {"state": state, **({"state_note": note} if note else {})}
-            results[state] = patch(base_url, item, **props).status_code
+            results[state] = patch(base_url, item, tag, **props).status_code
 
         threads = [threading.Thread(target=change, args=("accepted", None)),
                    threading.Thread(target=change, args=("duplicate", "与上一件重复"))]
@@ -256,7 +263,7 @@ def test_racing_changes_one_wins_the_other_gets_a_409(
         holder.commit()
         for thread in threads:
             thread.join(30)
-    assert sorted(results.values()) == [200, 409], results
+    assert sorted(results.values()) == [200, 412], results
     winner = next(s for s, code in results.items() if code == 200)
     body = requests.get(f"{base_url}/collections/incidents/items/{item}", timeout=30).json()
     assert body["properties"]["state"] == winner
@@ -393,14 +400,16 @@ def test_put_keeps_the_case_number_and_state(base_url: str) -> None:
     item = created["id"]
     assert patch(base_url, item, state="accepted").status_code == 200
     replaced = requests.put(f"{base_url}/collections/incidents/items/{item}",
-                            json=incident(title="改了标题"), headers=EDITOR, timeout=30)
+                            json=incident(title="改了标题"),
+                            headers={**EDITOR, "If-Match": etag(base_url, item)}, timeout=30)
     assert replaced.status_code == 200, replaced.text
     props = replaced.json()["properties"]
     assert (props["case_no"], props["state"], props["title"]) == (
         created["case_no"], "accepted", "改了标题")
     assert props["accepted_at"] is not None
     renumbered = requests.put(f"{base_url}/collections/incidents/items/{item}",
-                              json=incident(case_no="410399202601010001"), headers=EDITOR,
+                              json=incident(case_no="410399202601010001"),
+                              headers={**EDITOR, "If-Match": replaced.headers["ETag"]},
                               timeout=30)
     assert renumbered.status_code == 400
-    assert "case numbers never change" in renumbered.json()["description"]
+    assert "'case_no' is set by the server" in renumbered.json()["description"]

@@ -279,6 +279,7 @@ def test_grid_worker_writes_only_in_own_grids_and_is_audited(
     assert far.status_code == 403, far.text
     assert "not assigned to you" in far.json()["description"]
     new_id = created.json()["id"]
+    headers = {**headers, "If-Match": created.headers["ETag"]}
     moved = requests.patch(f"{url}/{new_id}", json={"geometry": {
         "type": "Point", "coordinates": [112.9, 34.9]}}, headers=headers, timeout=30)
     assert moved.status_code == 403, moved.text
@@ -309,6 +310,7 @@ def test_police_see_and_change_their_police_grids_incidents(base_url: str,
     assert body["numberMatched"] > 0
     assert _codes(body["features"], "police_grid_code") <= set(officer.codes)
     assert get(f"{url}/{officer.outside}", headers).status_code == 404
+    headers = {**headers, "If-Match": get(f"{url}/{officer.inside}", headers).headers["ETag"]}
     changed = requests.patch(f"{url}/{officer.inside}",
                              json={"properties": {"agency_responsible": "派出所"}},
                              headers=headers, timeout=30)

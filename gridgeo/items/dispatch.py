@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import psycopg
 from flask import Request, Response
 from pygeoapi.provider.base import ProviderGenericError
 
@@ -16,7 +17,13 @@ from gridgeo.errors import NotFound, RequestError
 from gridgeo.identity import current_identity
 from gridgeo.items import write
 from gridgeo.items.params import CollectionInfo
-from gridgeo.items.respond import PROVIDER, collection_info, item_response, items_response
+from gridgeo.items.respond import (
+    PROVIDER,
+    collection_info,
+    item_response,
+    items_response,
+    written_item_response,
+)
 from gridgeo.items.validate import parse_json, validate_feature
 from gridgeo.provider.columns import table_info
 from gridgeo.provider.postgis import set_pending_filter
@@ -88,7 +95,19 @@ def _target(config: dict[str, Any], info: CollectionInfo) -> write.WriteTarget:
     table = table_info(data["table"], info.geometry_column)
     readonly = {info.id_field, info.geometry_column, *data.get("readonly", [])}
     return write.WriteTarget(info.id, data["table"], info.id_field, info.geometry_column, table,
-                             frozenset(c for c in table.columns if c not in readonly))
+                             frozenset(c for c in table.columns if c not in readonly),
+                             if_match_required=provider.get("if_match") == "required")
+
+
+def _answer(info: CollectionInfo, base: str, created: bool = False) -> write.Answerer[Response]:
+    """A write's answer, read in the write's transaction (body and ETag of one version)."""
+    def answer(conn: psycopg.Connection, item_id: str, tag: str) -> Response:
+        response = written_item_response(conn, info, item_id, tag, base)
+        if created:
+            response.status_code = 201
+            response.headers["Location"] = f"{base}/{item_id}"
+        return response
+    return answer
 
 
 def _write(request: Request, config: dict[str, Any], info: CollectionInfo,
@@ -101,12 +120,7 @@ def _write(request: Request, config: dict[str, Any], info: CollectionInfo,
                                    set(target.writable), info.geometry_column,
                                    request.headers.get("Content-Crs", "").strip("<>") or None,
                                    partial=False)
-        new_id, tag = write.create(target, feature)
-        response = item_response(info, new_id, {}, base)
-        response.status_code = 201
-        response.headers["Location"] = f"{base}/{new_id}"
-        response.headers["ETag"] = tag
-        return response
+        return write.create(target, feature, _answer(info, base, created=True))
     if item_id is None or request.method not in ("PUT", "PATCH", "DELETE"):
         raise RequestError(f"{request.method} is not allowed here; use POST on items, or PUT, "
                            "PATCH or DELETE on one item.", 405, "MethodNotAllowed")
@@ -124,10 +138,8 @@ def _write(request: Request, config: dict[str, Any], info: CollectionInfo,
     feature = validate_feature(doc, target.info, set(target.writable), info.geometry_column,
                                request.headers.get("Content-Crs", "").strip("<>") or None,
                                partial=request.method == "PATCH")
-    tag = write.update(target, item_id, feature, request.method == "PUT", if_match)
-    response = item_response(info, item_id, {}, base)
-    response.headers["ETag"] = tag
-    return response
+    return write.update(target, item_id, feature, request.method == "PUT", if_match,
+                        _answer(info, base))
 
 
 __all__ = ["NotFound", "handle"]

@@ -10,12 +10,12 @@ from urllib.parse import urlencode
 import orjson
 import psycopg
 from flask import Response
-from psycopg import sql
 
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
 from gridgeo.items.params import CollectionInfo, build_query, parse_output_crs
 from gridgeo.provider.columns import has_row_versions
+from gridgeo.provider.ids import well_formed
 from gridgeo.provider.postgis import PostGISProvider, database_errors
 from gridgeo.provider.query import FeatureQuery
 
@@ -97,41 +97,72 @@ def items_response(info: CollectionInfo, args: Mapping[str, str], base: str) -> 
     return response
 
 
-def _row_version(conn: psycopg.Connection, info: CollectionInfo, item_id: str) -> str | None:
-    """The item's row version (xmin) in the table behind the collection; None when that
-    relation is a view, which has no row versions (nor writes to guard)."""
-    if not has_row_versions(info.table):
+def single_item_query(info: CollectionInfo, args: Mapping[str, str]) -> FeatureQuery:
+    """The query for one item of the collection, its id compared in the id column's type."""
+    return FeatureQuery(source=info.source, id_field=info.id_field,
+                        geometry_column=info.geometry_column, columns=list(info.columns),
+                        output=parse_output_crs(args, info.crs),
+                        id_type=info.columns.get(info.id_field, "text"))
+
+
+def read_item(conn: psycopg.Connection, info: CollectionInfo, item_id: str,
+              args: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """The item's GeoJSON text and row version (None for a view, which has no row
+    versions nor writes to guard), read by ONE statement: a second statement could see a
+    write the first did not, pairing an old body with a new ETag. None when no item has
+    that id for the caller (or the id cannot be one of the column's values)."""
+    query = single_item_query(info, args)
+    if not well_formed(item_id, query.id_type):
         return None
-    table = sql.Identifier("gridgeo", info.table)
-    row = conn.execute(sql.SQL("SELECT xmin::text FROM {} WHERE {}::text = %s")
-                       .format(table, sql.Identifier(info.id_field)), (item_id,)).fetchone()
-    return None if row is None else str(row[0])
+    versioned = info.table if has_row_versions(info.table) else None
+    row = conn.execute(*query.single(item_id, versioned)).fetchone()
+    if row is None:
+        return None
+    return row[0], (row[1] if versioned else None)
+
+
+def _check_item_args(args: Mapping[str, str]) -> None:
+    unknown = [k for k in args if k not in ("f", "crs", "lang")]
+    if unknown:
+        raise RequestError(f"unknown query parameter {', '.join(map(repr, unknown))} for a "
+                           "single item; only crs and f apply.")
+
+
+def item_document(info: CollectionInfo, item_id: str, args: Mapping[str, str], base: str,
+                  feature: str, version: str | None) -> Response:
+    """One item's GeoJSON response; ``version`` (its row version) becomes the ETag."""
+    links = [{"rel": "self", "type": GEOJSON, "href": _href(f"{base}/{item_id}", args)},
+             {"rel": "alternate", "type": "text/html",
+              "href": _href(f"{base}/{item_id}", args, f="html")},
+             {"rel": "collection", "type": "application/json", "href": base.rsplit("/", 1)[0]}]
+    body = feature.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+    response = Response(body, mimetype=GEOJSON)
+    if version is not None:
+        # The row version of the table behind the view: what If-Match is checked against.
+        response.headers["ETag"] = f'"{version}"'
+    response.headers["Content-Crs"] = _content_crs(args)
+    return response
 
 
 def item_response(info: CollectionInfo, item_id: str, args: Mapping[str, str],
                   base: str) -> Response:
     """GET /collections/{id}/items/{itemId} as GeoJSON."""
-    unknown = [k for k in args if k not in ("f", "crs", "lang")]
-    if unknown:
-        raise RequestError(f"unknown query parameter {', '.join(map(repr, unknown))} for a "
-                           "single item; only crs and f apply.")
-    query = FeatureQuery(source=info.source, id_field=info.id_field,
-                         geometry_column=info.geometry_column, columns=list(info.columns),
-                         output=parse_output_crs(args, info.crs))
+    _check_item_args(args)
     with database_errors(), connection() as conn:
-        row = conn.execute(*query.single(item_id)).fetchone()
-        version = _row_version(conn, info, item_id)
-    if row is None:
+        found = read_item(conn, info, item_id, args)
+    if found is None:
         raise NotFound(f"No item with id {item_id} in collection {info.id}.")
-    links = [{"rel": "self", "type": GEOJSON, "href": _href(f"{base}/{item_id}", args)},
-             {"rel": "alternate", "type": "text/html",
-              "href": _href(f"{base}/{item_id}", args, f="html")},
-             {"rel": "collection", "type": "application/json", "href": base.rsplit("/", 1)[0]}]
-    body = row[0].encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
-    response = Response(body, mimetype=GEOJSON)
-    if version is not None:
-        # The row version of the table behind the view: what If-Match is checked against.
-        response.headers["ETag"] = f'"{version}"'
+    return item_document(info, item_id, args, base, *found)
 
-    response.headers["Content-Crs"] = _content_crs(args)
-    return response
+
+def written_item_response(conn: psycopg.Connection, info: CollectionInfo, item_id: str,
+                          tag: str, base: str) -> Response:
+    """The answer to a write, read inside the write's transaction: the body and ETag of
+    the version just written, whatever commits after it. A caller may write a row its
+    read scope no longer shows (row-level security); then the answer is the ETag alone."""
+    found = read_item(conn, info, item_id, {})
+    if found is None:
+        response = Response(status=200)
+        response.headers["ETag"] = tag
+        return response
+    return item_document(info, item_id, {}, base, *found)

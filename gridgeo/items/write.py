@@ -1,15 +1,18 @@
 """Create, replace, patch and delete items: one transaction each, If-Match honoured.
 
 The URL names the item; a body id that disagrees is refused. The row's ``xmin``
-(its version) is the ETag: a stale If-Match is a 412, never a lost update.
+(its version) is the ETag: a stale If-Match is a 412, never a lost update; where the
+collection requires If-Match, a change without one is a 428. The answer to a write is
+read inside the write's transaction, so its body and ETag are the version written.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -18,8 +21,12 @@ from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError, trigger_refusal
 from gridgeo.items.validate import ValidFeature
 from gridgeo.provider.columns import TableInfo
+from gridgeo.provider.ids import id_equals, well_formed
 
 LOGGER = logging.getLogger(__name__)
+Answer = TypeVar("Answer")
+# Builds a write's answer in the write's transaction from the item id and its new ETag.
+Answerer = Callable[[psycopg.Connection, str, str], Answer]
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class WriteTarget:
     geometry_column: str
     info: TableInfo
     writable: frozenset[str]
+    if_match_required: bool = False  # collection.yml ``if_match: required``
 
 
 def etag(version: str) -> str:
@@ -66,8 +74,33 @@ def _table(target: WriteTarget) -> sql.Composable:
     return sql.SQL("gridgeo.{}").format(sql.Identifier(target.table))
 
 
-def create(target: WriteTarget, feature: ValidFeature) -> tuple[str, str]:
-    """Insert; returns the new id and its ETag."""
+def _id_is(target: WriteTarget) -> sql.Composable:
+    """``id = %s`` with the parameter in the id column's type: the primary key answers."""
+    return id_equals(sql.Identifier(target.id_field), target.info.columns[target.id_field].pg_type)
+
+
+def _existing(target: WriteTarget, item_id: str) -> None:
+    """A NotFound for an id that cannot name an item of the table at all."""
+    if not well_formed(item_id, target.info.columns[target.id_field].pg_type):
+        raise NotFound(f"No item with id {item_id} in collection {target.collection}.")
+
+
+def require_precondition(target: WriteTarget, if_match: str | None) -> None:
+    """428 when the collection requires If-Match and the change names no version it
+    read: without one, two writers would silently overwrite each other (RFC 6585)."""
+    if not target.if_match_required:
+        return
+    if if_match is None or not if_match.strip():
+        raise RequestError(f"changes to {target.collection} need an If-Match header with the "
+                           "ETag of the item as you read it; GET the item, then send its ETag.",
+                           428, "PreconditionRequired")
+    if if_match.strip() == "*":
+        raise RequestError(f"If-Match: * names no version; changes to {target.collection} need "
+                           "the ETag of the item as you read it.", 428, "PreconditionRequired")
+
+
+def create(target: WriteTarget, feature: ValidFeature, answer: Answerer[Answer]) -> Answer:
+    """Insert; returns ``answer`` for the new id and its ETag, built before the commit."""
     names = [sql.Identifier(k) for k in feature.properties]
     values: list[sql.Composable] = [sql.Placeholder()] * len(names)
     params: list[Any] = list(feature.properties.values())
@@ -80,15 +113,19 @@ def create(target: WriteTarget, feature: ValidFeature) -> tuple[str, str]:
         sql.Identifier(target.id_field))
     with database_write_errors(target), connection() as conn:
         row = conn.execute(stmt, params).fetchone()
-    assert row is not None
-    return row[0], etag(row[1])
+        assert row is not None
+        return answer(conn, row[0], etag(row[1]))
+
+
+def lock_statement(target: WriteTarget) -> sql.Composed:
+    """Reads and locks one row's version: what If-Match is compared with."""
+    return sql.SQL("SELECT xmin::text FROM {} WHERE {} FOR UPDATE").format(
+        _table(target), _id_is(target))
 
 
 def _lock(conn: psycopg.Connection, target: WriteTarget, item_id: str,
           if_match: str | None) -> None:
-    row = conn.execute(sql.SQL("SELECT xmin::text FROM {} WHERE {}::text = %s FOR UPDATE")
-                       .format(_table(target), sql.Identifier(target.id_field)),
-                       (item_id,)).fetchone()
+    row = conn.execute(lock_statement(target), (item_id,)).fetchone()
     if row is None:
         raise NotFound(f"No item with id {item_id} in collection {target.collection}.")
     if if_match is not None and if_match.strip() != "*" and \
@@ -99,30 +136,34 @@ def _lock(conn: psycopg.Connection, target: WriteTarget, item_id: str,
 
 
 def update(target: WriteTarget, item_id: str, feature: ValidFeature, replace: bool,
-           if_match: str | None) -> str:
-    """PUT (replace) or PATCH (merge); returns the new ETag."""
+           if_match: str | None, answer: Answerer[Answer]) -> Answer:
+    """PUT (replace) or PATCH (merge); returns ``answer`` for the item and its new ETag."""
+    require_precondition(target, if_match)
+    _existing(target, item_id)
     parts, params = _assignments(feature, target, replace)
     with database_write_errors(target), connection() as conn:
         _lock(conn, target, item_id, if_match)
         if not parts:
-            return current_etag(conn, target, item_id) or ""
-        stmt = sql.SQL("UPDATE {} SET {} WHERE {}::text = %s RETURNING xmin::text").format(
-            _table(target), sql.SQL(", ").join(parts), sql.Identifier(target.id_field))
+            return answer(conn, item_id, current_etag(conn, target, item_id) or "")
+        stmt = sql.SQL("UPDATE {} SET {} WHERE {} RETURNING xmin::text").format(
+            _table(target), sql.SQL(", ").join(parts), _id_is(target))
         row = conn.execute(stmt, [*params, item_id]).fetchone()
-    assert row is not None
-    return etag(row[0])
+        assert row is not None
+        return answer(conn, item_id, etag(row[0]))
 
 
 def delete(target: WriteTarget, item_id: str, if_match: str | None) -> None:
+    require_precondition(target, if_match)
+    _existing(target, item_id)
     with database_write_errors(target), connection() as conn:
         _lock(conn, target, item_id, if_match)
-        conn.execute(sql.SQL("DELETE FROM {} WHERE {}::text = %s").format(
-            _table(target), sql.Identifier(target.id_field)), (item_id,))
+        conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(_table(target), _id_is(target)),
+                     (item_id,))
 
 
 def current_etag(conn: psycopg.Connection, target: WriteTarget, item_id: str) -> str | None:
-    row = conn.execute(sql.SQL("SELECT xmin::text FROM {} WHERE {}::text = %s").format(
-        _table(target), sql.Identifier(target.id_field)), (item_id,)).fetchone()
+    row = conn.execute(sql.SQL("SELECT xmin::text FROM {} WHERE {}").format(
+        _table(target), _id_is(target)), (item_id,)).fetchone()
     return etag(row[0]) if row else None
 
 

@@ -27,6 +27,7 @@ from gridgeo.db.pool import connection
 from gridgeo.identity import current_identity
 from gridgeo.provider.columns import Column, source_columns
 from gridgeo.provider.crs import OutputCrs, output_crs, storage_bbox_xy
+from gridgeo.provider.ids import well_formed
 from gridgeo.provider.query import FeatureQuery
 from gridgeo.security.access import collection_of, may_see_personal
 from gridgeo.settings import get_settings
@@ -100,7 +101,8 @@ class PostGISProvider(BaseProvider):
         return FeatureQuery(
             source=self.source, id_field=self.id_field, geometry_column=self.geometry_column,
             columns=columns, output=out, time_field=self.time_field,
-            default_order=self.default_order, skip_geometry=skip_geometry)
+            default_order=self.default_order, skip_geometry=skip_geometry,
+            id_type=self.column_types().get(self.id_field, "text"))
 
     def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
               bbox: list[float] | None = None, datetime_: str | None = None,
@@ -161,8 +163,10 @@ class PostGISProvider(BaseProvider):
     def get(self, identifier: Any, crs_transform_spec: Any = None,
             **kwargs: Any) -> dict[str, Any]:
         fq = self._feature_query(crs_transform_spec)
-        with database_errors(), connection() as conn:
-            row = conn.execute(*fq.single(str(identifier))).fetchone()
+        row = None
+        if well_formed(str(identifier), fq.id_type):
+            with database_errors(), connection() as conn:
+                row = conn.execute(*fq.single(str(identifier))).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(
                 user_msg=f"No item with id {identifier} in this collection.")

@@ -11,6 +11,7 @@ from typing import Any
 from psycopg import sql
 
 from gridgeo.provider.crs import OutputCrs
+from gridgeo.provider.ids import id_equals
 
 SCHEMA = "gridgeo"
 
@@ -35,6 +36,7 @@ class FeatureQuery:
     limit: int = 10
     offset: int = 0
     skip_geometry: bool = False
+    id_type: str = "text"  # the id column's PostgreSQL type
 
     # -- pieces ----------------------------------------------------------------
 
@@ -137,7 +139,19 @@ class FeatureQuery:
         return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(self._relation()) \
             + where, params
 
-    def single(self, identifier: str) -> tuple[sql.Composed, list[Any]]:
-        stmt = (sql.SQL("SELECT {}::text FROM {} WHERE {}::text = %s").format(
-            self.feature_json(), self._relation(), self._col(self.id_field)))
+    def single(self, identifier: str,
+               version_of: str | None = None) -> tuple[sql.Composed, list[Any]]:
+        """One feature by id; with ``version_of`` (the table behind the source), also the
+        item's row version (xmin) in that table, read by the same statement so the body
+        and the ETag describe one snapshot."""
+        columns: list[sql.Composable] = [sql.SQL("{}::text").format(self.feature_json())]
+        if version_of == self.source:
+            columns.append(sql.SQL("t.xmin::text"))
+        elif version_of is not None:
+            columns.append(sql.SQL("(SELECT v.xmin::text FROM {}.{} AS v WHERE v.{} = {})")
+                           .format(sql.Identifier(SCHEMA), sql.Identifier(version_of),
+                                   sql.Identifier(self.id_field), self._col(self.id_field)))
+        stmt = sql.SQL("SELECT {} FROM {} WHERE {}").format(
+            sql.SQL(", ").join(columns), self._relation(),
+            id_equals(self._col(self.id_field), self.id_type))
         return stmt, [identifier]
