@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from gridgeo.db.cluster import database_url
 from gridgeo.identity import current_identity
 from gridgeo.settings import get_settings
+from gridgeo.timezone import set_session_zone
 
 _lock = threading.Lock()
 _pool: ConnectionPool | None = None
@@ -25,7 +26,7 @@ def _configure(conn: psycopg.Connection) -> None:
     timeout = get_settings().statement_timeout_ms
     conn.execute(f"SET statement_timeout = {int(timeout)}")
     conn.execute("SET search_path = gridgeo, public")
-    conn.execute("SET TIME ZONE 'Asia/Shanghai'")
+    set_session_zone(conn)  # the deployment's wall clock (gridgeo.timezone)
     # QR links in the views are built from the deployment's public URL.
     conn.execute("SELECT set_config('gridgeo.public_url', %s, false)",
                  (get_settings().server_url,))
@@ -88,6 +89,6 @@ def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
     conn = psycopg.connect(url or database_url(get_settings()), **kwargs)  # type: ignore[arg-type]
     conn.execute("SET gridgeo.maintenance = 'on'")
     conn.execute("SET search_path = gridgeo, public")
-    conn.execute("SET TIME ZONE 'Asia/Shanghai'")
+    set_session_zone(conn)
     conn.commit()
     return conn

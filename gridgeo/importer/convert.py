@@ -1,7 +1,7 @@
 """Source values to the column types gridgeo's tables use, with a sentence when they don't fit.
 
 Spreadsheets turn codes into numbers (410399100001.0) and dates into many spellings;
-Chinese offices write 是/否 and 2021年3月5日. Times without a zone are Asia/Shanghai.
+Chinese offices write 是/否 and 2021年3月5日. Times without a zone are in the deployment's time zone.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")  # gridgeo.timezone.DEFAULT_TIME_ZONE
 _TRUE = {"true", "t", "yes", "y", "1", "是", "有", "在岗", "启用", "√"}
 _FALSE = {"false", "f", "no", "n", "0", "否", "无", "离岗", "停用", "×"}
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
@@ -82,7 +82,7 @@ def as_date(value: Any) -> dt.date:
     raise ConversionError("is not a date (write 2024-03-05)")
 
 
-def as_timestamp(value: Any) -> dt.datetime:
+def as_timestamp(value: Any, zone: ZoneInfo = DEFAULT_ZONE) -> dt.datetime:
     if isinstance(value, dt.datetime):
         stamp = value
     elif isinstance(value, dt.date):
@@ -97,7 +97,7 @@ def as_timestamp(value: Any) -> dt.datetime:
             except ConversionError:
                 raise ConversionError("is not a date and time (write 2024-03-05 14:30)"
                                       ) from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=SHANGHAI)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=zone)
 
 
 CONVERTERS = {"text": as_text, "varchar": as_text, "bpchar": as_text, "int4": as_int,
@@ -106,9 +106,12 @@ CONVERTERS = {"text": as_text, "varchar": as_text, "bpchar": as_text, "int4": as
               "timestamptz": as_timestamp}
 
 
-def convert(value: Any, udt: str) -> Any:
-    """``value`` as the column type ``udt``; None stays None."""
+def convert(value: Any, udt: str, zone: ZoneInfo = DEFAULT_ZONE) -> Any:
+    """``value`` as the column type ``udt``; None stays None; a time without a zone is
+    in ``zone`` (the deployment's)."""
     if value is None:
         return None
+    if udt == "timestamptz":
+        return as_timestamp(value, zone)
     converter = CONVERTERS.get(udt, as_text)
     return converter(value)

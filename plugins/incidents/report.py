@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from gridgeo_plugins.incidents.chart import bar_chart_svg
@@ -20,8 +19,8 @@ from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gridgeo.db.pool import connection
 from gridgeo.process_errors import process_errors
+from gridgeo.timezone import local_zone
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 MAX_DAYS = 3653  # ten years: a yearly or multi-year review is still one query
 
@@ -153,8 +152,9 @@ def period_report(conn: psycopg.Connection, start: date, end: date,
                   area: str | None) -> Report:
     """The report's numbers, all from the same scope of incidents."""
     _check_area(conn, area)
-    t0 = datetime.combine(start, datetime.min.time(), SHANGHAI)
-    t1 = datetime.combine(end + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    zone = local_zone(conn)  # days begin at the deployment's local midnight
+    t0 = datetime.combine(start, datetime.min.time(), zone)
+    t1 = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone)
     params = {"area": area, "t0": t0, "t1": t1}
     report = Report(start, end, area)
     for kind in ("state", "colour", "category", "grid"):
@@ -225,8 +225,8 @@ class IncidentReport(BaseProcessor):
         area = data.get("area") or None
         if area is not None and not isinstance(area, str):
             raise ProcessorExecuteError(user_msg="area must be a grid code (text).")
-        start, end = parse_period(data, datetime.now(SHANGHAI).date())
         with connection() as conn:
+            start, end = parse_period(data, datetime.now(local_zone(conn)).date())
             report = period_report(conn, start, end, area)
         if fmt == "csv":
             return "text/csv", as_csv(report)

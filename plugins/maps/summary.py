@@ -1,7 +1,7 @@
 """The figures of the overview page (一屏观全域), counted in the database.
 
 Open = not closed, invalid or duplicate; weeks start on Monday and months on the 1st,
-in the server's time zone (Asia/Shanghai, set on every pooled connection).
+in the deployment's time zone (gridgeo.timezone, set on every pooled connection).
 """
 
 from __future__ import annotations

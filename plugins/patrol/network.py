@@ -51,6 +51,7 @@ class Snap:
 
     node: int
     distance_m: float
+    road_xy: tuple[float, float] | None = None  # the node's position on the road (metric)
 
 
 @dataclass
@@ -158,9 +159,13 @@ def build_routing_graph(network: RoadNetwork, points: np.ndarray,
     splits: dict[int, dict[float, int]] = {}
     for e, d, t in zip(edge_of, dist, frac, strict=True):
         e = int(e)
-        if t * length[e] <= NODE_SNAP_M:
+        at_end = 0.0 if t * length[e] <= NODE_SNAP_M else (
+            1.0 if (1 - t) * length[e] <= NODE_SNAP_M else float(t))
+        road = shapely.get_coordinates(
+            shapely.line_interpolate_point(geoms[e], at_end, normalized=True))[0]
+        if at_end == 0.0:
             node = int(network.source[e])
-        elif (1 - t) * length[e] <= NODE_SNAP_M:
+        elif at_end == 1.0:
             node = int(network.target[e])
         else:
             at = splits.setdefault(e, {})
@@ -169,7 +174,7 @@ def build_routing_graph(network: RoadNetwork, points: np.ndarray,
                 at[key] = n
                 n += 1
             node = at[key]
-        snaps.append(Snap(node, float(d)))
+        snaps.append(Snap(node, float(d), (float(road[0]), float(road[1]))))
     graph = _split(network, splits, n)
     return graph, snaps
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
+from gridgeo_plugins.patrol.access import AccessLegs, join_lines
 from gridgeo_plugins.patrol.network import RoadNetwork, RoutingGraph, build_routing_graph
 from gridgeo_plugins.patrol.roads import (
     FLAT_WALK_MS,
@@ -31,8 +32,9 @@ from gridgeo_plugins.patrol.solvers import (
 )
 from gridgeo_plugins.patrol.sweep import plan_sweep
 from gridgeo_plugins.patrol.targets import Target, TargetError
+from gridgeo_plugins.patrol.texts import DEFAULT_LANGUAGE, text
 
-TZ = ZoneInfo("Asia/Shanghai")
+from gridgeo.timezone import DEFAULT_TIME_ZONE
 
 
 @dataclass
@@ -53,6 +55,9 @@ class PatrolRequest:
     time_limit_s: float = 3.0
     max_snap_m: float = 500.0
     assignee_ids: list[int] = field(default_factory=list)
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIME_ZONE))
+    language: str = DEFAULT_LANGUAGE
+    use_all_time: bool = False  # the caller gave time_limit_s: search for all of it
 
 
 @dataclass
@@ -79,7 +84,7 @@ def _usable(network: RoadNetwork, mode: str) -> np.ndarray | None:
 
 
 def _start_at(req: PatrolRequest, seconds: float = 0.0) -> str:
-    when = dt.datetime.combine(req.day, req.start_time, TZ) + dt.timedelta(seconds=seconds)
+    when = dt.datetime.combine(req.day, req.start_time, req.zone) + dt.timedelta(seconds=seconds)
     return when.isoformat(timespec="seconds")
 
 
@@ -100,6 +105,7 @@ class Planner:
         self.dropped: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.timing: dict[str, float] = {}
+        self.search: dict[str, Any] = {}
 
     def metric(self, lonlat: list[tuple[float, float]]) -> np.ndarray:
         if not lonlat:
@@ -129,8 +135,8 @@ class Planner:
         keep = []
         for k, (t, s) in enumerate(zip(req.targets, snaps[2:], strict=True)):
             if s.distance_m > req.max_snap_m:
-                self._drop(t, f"{s.distance_m:.0f} m from the nearest road (more than "
-                              f"{req.max_snap_m:g} m): not reachable on the network")
+                self._drop(t, text("too_far", req.language, distance=s.distance_m,
+                                   limit=req.max_snap_m))
             else:
                 keep.append(k)
         nodes = np.array([snaps[0].node, snaps[1].node, *[snaps[2 + k].node for k in keep]])
@@ -142,8 +148,8 @@ class Planner:
               if np.isfinite(matrix[START, 2 + i]) and np.isfinite(matrix[2 + i, END])]
         for i, k in enumerate(keep):
             if i not in ok:
-                self._drop(req.targets[k], "not connected to the start and end on the road "
-                                           f"network for {req.travel_mode}")
+                self._drop(req.targets[k], text("not_connected", req.language,
+                                                mode=text(req.travel_mode, req.language)))
         if not ok:
             raise TargetError("none of the targets can be reached on the road network")
         rows = [START, END, *[2 + i for i in ok]]
@@ -154,42 +160,53 @@ class Planner:
             matrix[np.ix_(rows, rows)],
             np.array([req.targets[k].service_min * 60 for k in chosen]) + access,
             np.array([w[0] for w in windows]), np.array([w[1] for w in windows]),
-            req.n_patrols, req.max_duration_s)
+            req.n_patrols, req.max_duration_s,
+            np.array([req.targets[k].priority.weight for k in chosen]))
         t1 = time.perf_counter()
-        plan = repair(problem, SOLVERS[req.solver].solve(problem, req.time_limit_s))
+        plan = repair(problem, SOLVERS[req.solver].solve(problem, req.time_limit_s,
+                                                         use_all_time=req.use_all_time))
         self.timing["solve_s"] = time.perf_counter() - t1
+        self.search = {"runtime_s": plan.runtime_s, "stopped_by": plan.stopped_by}
         self._explain(problem, plan, chosen)
         loc_node_row = {loc: int(where[r]) for loc, r in enumerate(rows)}
+        legs = AccessLegs(points, snaps, graph) if req.travel_mode == "walking" else None
         return [self._draw_visits(graph, problem, route, chosen, unique, pred, loc_node_row,
-                                  snaps) for route in plan.routes]
+                                  snaps, legs) for route in plan.routes]
 
     def _drop(self, t: Target, reason: str) -> None:
         self.dropped.append({"collection": t.collection, "code": t.code, "name": t.name,
                              "reason": reason})
 
     def _explain(self, problem: VisitProblem, plan: VisitPlan, chosen: list[int]) -> None:
-        hours = f"{self.req.max_duration_s / 3600:g} h" if np.isfinite(
-            self.req.max_duration_s) else "unlimited time"
+        lang = self.req.language
+        hours = text("hours", lang, hours=self.req.max_duration_s / 3600) if np.isfinite(
+            self.req.max_duration_s) else text("unlimited", lang)
         for s in plan.dropped:
             t = self.req.targets[chosen[s]]
             if not is_feasible(problem, [s]):
-                why = ("its time window cannot be met even by a patrol going there directly"
-                       if t.window else
-                       f"a patrol of {hours} cannot reach it and come back")
+                why = (text("window_unmet", lang) if t.window else
+                       text("out_of_reach", lang, hours=hours))
             else:
-                why = f"more work than {self.req.n_patrols} patrol(s) of {hours} can do"
+                why = text("too_much_work", lang, patrols=self.req.n_patrols, hours=hours,
+                           priority=t.priority.reason(lang))
             self._drop(t, why)
 
     def _draw_visits(self, graph: RoutingGraph, problem: VisitProblem, route: list[int],
                      chosen: list[int], unique: np.ndarray, pred: np.ndarray,
-                     loc_row: dict[int, int], snaps: list[Any]) -> Drawn:
+                     loc_row: dict[int, int], snaps: list[Any],
+                     access: AccessLegs | None = None) -> Drawn:
         visits, total = schedule(problem, route)
         locs = [START, *[2 + s for s in route], END]
-        steps = []
+        steps: list[tuple[int, bool]] = []
+        pieces: list[np.ndarray] = []
         for a, b in pairwise(locs):
             ra, rb = loc_row[a], loc_row[b]
-            steps += graph.path(pred[ra], int(unique[ra]), int(unique[rb]))
-        xy = graph.coordinates(steps)
+            leg = graph.path(pred[ra], int(unique[ra]), int(unique[rb]))
+            steps += leg
+            pieces.append(graph.coordinates(leg))
+            if access is not None and b not in (START, END):
+                pieces.append(access.out_and_back(2 + chosen[b - 2]))
+        xy = join_lines(pieces)
         stops = []
         for seq, v in enumerate(visits, start=1):
             t = self.req.targets[chosen[v.stop]]
@@ -199,6 +216,8 @@ class Planner:
                           "service_min": round(float(problem.service_s[v.stop]) / 60, 1),
                           "access_m": round(snaps[2 + chosen[v.stop]].distance_m, 1)})
         length = sum(graph.piece_length(p) for p, _ in steps)
+        if access is not None:  # the walk to each adit and back is part of the track
+            length += sum(2 * snaps[2 + chosen[v.stop]].distance_m for v in visits)
         return Drawn(self._line(xy), float(length), float(total), stops)
 
     def _line(self, xy: np.ndarray) -> list[list[float]]:

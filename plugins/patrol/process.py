@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from gridgeo_plugins.patrol.gpx import patrols_to_gpx
-from gridgeo_plugins.patrol.plan import TZ, Drawn, PatrolRequest, Planner, _start_at
+from gridgeo_plugins.patrol.plan import Drawn, PatrolRequest, Planner, _start_at
 from gridgeo_plugins.patrol.solvers import SOLVERS
 from gridgeo_plugins.patrol.store import save_routes
 from gridgeo_plugins.patrol.targets import (
@@ -18,10 +18,12 @@ from gridgeo_plugins.patrol.targets import (
     feature_targets,
     parse_window,
 )
+from gridgeo_plugins.patrol.texts import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gridgeo.db.pool import connection
 from gridgeo.process_errors import process_errors
+from gridgeo.timezone import local_zone
 
 _obj = {"type": "object"}
 # How far a stop may lie from the road: on foot a worker crosses a field or climbs to an
@@ -55,11 +57,11 @@ PROCESS_METADATA: dict[str, Any] = {
                      "\"id\", \"task\", \"service_minutes\", \"time_window\"}]",
                      "schema": {"type": "array"}, "minOccurs": 0, "maxOccurs": 1},
         "time_windows": {"title": "Time windows by target code", "description":
-                         "{\"<code>\": [\"09:00\", \"11:00\"]} in Asia/Shanghai time",
+                         "{\"<code>\": [\"09:00\", \"11:00\"]} in the deployment's local time",
                          "schema": _obj, "minOccurs": 0, "maxOccurs": 1},
         "date": {"title": "Patrol date", "schema": {"type": "string", "format": "date"},
                  "minOccurs": 0, "maxOccurs": 1},
-        "start_time": {"title": "Start time (Asia/Shanghai)", "schema": {
+        "start_time": {"title": "Start time (the deployment's local time)", "schema": {
             "type": "string", "default": "08:30"}, "minOccurs": 0, "maxOccurs": 1},
         "start": {"title": "Start", "description": "{\"point\": [lon, lat]} or "
                   "{\"grid\": code} (its centre, e.g. the village committee)",
@@ -85,6 +87,10 @@ PROCESS_METADATA: dict[str, Any] = {
                    "minOccurs": 0, "maxOccurs": 1},
         "time_limit_s": {"title": "Search time limit (s)", "schema": {"type": "number",
                          "default": 3}, "minOccurs": 0, "maxOccurs": 1},
+        "language": {"title": "Language of route names, tasks and reasons", "description":
+                     "zh (default) or en; without it the request's lang or "
+                     "Accept-Language decides", "schema": {"type": "string", "enum":
+                     list(LANGUAGES)}, "minOccurs": 0, "maxOccurs": 1},
         "format": {"title": "Answer format", "schema": {"type": "string", "enum": [
             "geojson", "gpx"], "default": "geojson"}, "minOccurs": 0, "maxOccurs": 1},
     },
@@ -128,17 +134,23 @@ def _point(conn: Any, spec: Any, what: str) -> tuple[tuple[float, float], str]:
     raise _fail(f"{what} must be {{\"point\": [lon, lat]}} or {{\"grid\": code}}")
 
 
-def parse_request(conn: Any, data: dict[str, Any]) -> PatrolRequest:
-    """Validate the inputs; every mistake becomes a sentence that says what to fix."""
+def parse_request(conn: Any, data: dict[str, Any], asked_language: str | None = None
+                  ) -> PatrolRequest:
+    """Validate the inputs; every mistake becomes a sentence that says what to fix.
+
+    ``asked_language`` is the HTTP request's (its ``lang`` or Accept-Language); the
+    ``language`` input wins over it."""
     kind = data.get("patrol_kind", "visit_targets")
     if kind not in ("visit_targets", "street_sweep", "big_patrol"):
         raise _fail("patrol_kind must be visit_targets, street_sweep or big_patrol")
     mode = data.get("travel_mode", "walking")
     if mode not in ("walking", "driving"):
         raise _fail("travel_mode must be walking or driving")
+    zone = local_zone(conn)
+    language = _language(data, asked_language)
     try:
         day = dt.date.fromisoformat(data["date"]) if data.get("date") else \
-            dt.datetime.now(TZ).date()
+            dt.datetime.now(zone).date()
         start_time = dt.time.fromisoformat(data.get("start_time", "08:30"))
     except (TypeError, ValueError):
         raise _fail("date must be YYYY-MM-DD and start_time HH:MM") from None
@@ -152,7 +164,8 @@ def parse_request(conn: Any, data: dict[str, Any]) -> PatrolRequest:
         start, start_name = _point(conn, data["start"], "start") if data.get("start") else \
             ((default[0], default[1]), "area centre")
         end = _point(conn, data["end"], "end")[0] if data.get("end") else start
-        targets = _targets(conn, kind, data, wkb, day) if kind != "street_sweep" else []
+        targets = (_targets(conn, kind, data, wkb, day, language)
+                   if kind != "street_sweep" else [])
     except TargetError as exc:
         raise _fail(str(exc)) from None
     assignees = data.get("assignee_ids") or []
@@ -170,18 +183,27 @@ def parse_request(conn: Any, data: dict[str, Any]) -> PatrolRequest:
         n_patrols=int(_number(data, "patrols", 1, 50, 1)),
         max_duration_s=hours * 3600 if hours else float("inf"), solver=solver,
         time_limit_s=_number(data, "time_limit_s", 0.1, 60, 3.0),
-        max_snap_m=_number(data, "max_snap_m", 1, 5000, SNAP_M[mode]), assignee_ids=assignees)
+        max_snap_m=_number(data, "max_snap_m", 1, 5000, SNAP_M[mode]), assignee_ids=assignees,
+        zone=zone, language=language, use_all_time="time_limit_s" in data)
 
 
-def _targets(conn: Any, kind: str, data: dict[str, Any], wkb: bytes, day: dt.date) -> list:
+def _language(data: dict[str, Any], asked: str | None) -> str:
+    value = data.get("language")
+    if value is not None and value not in LANGUAGES:
+        raise _fail(f"language must be one of {', '.join(LANGUAGES)}; got {value!r}")
+    return value or language_of(asked) or DEFAULT_LANGUAGE
+
+
+def _targets(conn: Any, kind: str, data: dict[str, Any], wkb: bytes, day: dt.date,
+             language: str) -> list:
     lists = data.get("targets") or []
     if not isinstance(lists, list) or any(k not in KINDS[:3] for k in lists):
         raise TargetError(f"targets must be a list of {', '.join(KINDS[:3])}")
     if not lists and not data.get("features"):
         raise TargetError("say what to visit: targets (due lists) or features")
-    found = [t for k in lists for t in due_targets(conn, k, wkb, day)]
+    found = [t for k in lists for t in due_targets(conn, k, wkb, day, language)]
     if data.get("features"):
-        found += feature_targets(conn, data["features"])
+        found += feature_targets(conn, data["features"], language)
     if len(found) > MAX_STOPS:
         raise TargetError(f"{len(found)} stops is more than one request plans (at most "
                           f"{MAX_STOPS}): choose a smaller area or fewer target kinds")
@@ -206,7 +228,8 @@ def _targets(conn: Any, kind: str, data: dict[str, Any], wkb: bytes, day: dt.dat
 def _route_dicts(req: PatrolRequest, drawn: list[Drawn]) -> list[dict[str, Any]]:
     out = []
     for i, d in enumerate(drawn):
-        out.append({"name": f"{req.area_label} {req.day} patrol {i + 1}",
+        out.append({"name": text("route_name", req.language, area=req.area_label, day=req.day,
+                                 n=i + 1),
                     "patrol_kind": req.patrol_kind, "travel_mode": req.travel_mode,
                     "patrol_date": req.day.isoformat(), "starts_at": _start_at(req),
                     "assignee_id": req.assignee_ids[i] if i < len(req.assignee_ids) else None,
@@ -242,6 +265,16 @@ def _may_store(asked: object) -> bool:
     return may if asked is None else bool(asked)
 
 
+def _request_language() -> str | None:
+    """The HTTP request's language, when there is one: pygeoapi hands a process only its
+    inputs, so the request's ``lang`` / Accept-Language is read here, at the edge."""
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return None
+    return request.args.get("lang") or request.headers.get("Accept-Language")
+
+
 class PatrolRouteProcessor(BaseProcessor):
     """Plans, stores and returns patrol routes."""
 
@@ -256,7 +289,7 @@ class PatrolRouteProcessor(BaseProcessor):
         if not isinstance(data, dict):
             raise _fail("inputs must be an object")
         with connection() as conn:
-            req = parse_request(conn, data)
+            req = parse_request(conn, data, _request_language())
             try:
                 planner = Planner(conn, req)
                 if req.patrol_kind == "street_sweep":
@@ -273,7 +306,10 @@ class PatrolRouteProcessor(BaseProcessor):
             return "application/gpx+xml", patrols_to_gpx(routes, req.area_label)
         extra = {"stored": store and bool(routes), "dropped": planner.dropped,
                  "notes": planner.notes, "solver": req.solver if not quality else "postman",
-                 "timing_s": {k: round(v, 3) for k, v in planner.timing.items()}}
+                 "timing_s": {k: round(v, 3) for k, v in planner.timing.items()},
+                 "language": req.language}
+        if planner.search:
+            extra["search"] = planner.search
         if quality:
             extra["sweep"] = quality
         return "application/geo+json", orjson.dumps(feature_collection(routes, extra))

@@ -10,7 +10,7 @@ Register another solver (say OR-Tools, or LKH for a non-commercial deployment) w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,10 +33,16 @@ class VisitProblem:
     tw_late: np.ndarray
     n_patrols: int = 1
     max_duration_s: float = float("inf")
+    # How much each stop is worth keeping when not all fit (1 = an ordinary stop); see
+    # gridgeo_plugins.patrol.priority. None: all alike.
+    weight: np.ndarray | None = None
 
     @property
     def n_stops(self) -> int:
         return len(self.service_s)
+
+    def weights(self) -> np.ndarray:
+        return np.ones(self.n_stops) if self.weight is None else np.asarray(self.weight, float)
 
 
 @dataclass
@@ -45,14 +51,19 @@ class VisitPlan:
 
     routes: list[list[int]]
     dropped: list[int] = field(default_factory=list)
+    runtime_s: float | None = None  # how long the search ran, when the solver says
+    stopped_by: str | None = None  # "time limit" or "no improvement"
 
 
 class RoutingSolver(Protocol):
-    """Something that orders stops; ``time_limit_s`` bounds its search."""
+    """Something that orders stops; ``time_limit_s`` bounds its search. With
+    ``use_all_time`` the search runs for the whole limit (the caller asked for it);
+    otherwise it may stop earlier when it stops improving."""
 
     name: str
 
-    def solve(self, problem: VisitProblem, time_limit_s: float, seed: int = 0) -> VisitPlan: ...
+    def solve(self, problem: VisitProblem, time_limit_s: float, seed: int = 0,
+              use_all_time: bool = False) -> VisitPlan: ...
 
 
 @dataclass
@@ -86,7 +97,8 @@ class NearestNeighbour:
 
     name = "nearest"
 
-    def solve(self, problem: VisitProblem, time_limit_s: float, seed: int = 0) -> VisitPlan:
+    def solve(self, problem: VisitProblem, time_limit_s: float, seed: int = 0,
+              use_all_time: bool = False) -> VisitPlan:
         left = set(range(problem.n_stops))
         routes: list[list[int]] = []
         for _ in range(problem.n_patrols):
@@ -108,54 +120,88 @@ class NearestNeighbour:
 class PyVRPSolver:
     """PyVRP (MIT): iterated local search with durations, time windows and optional stops.
 
-    Every stop is optional with a prize far above any route's cost, so the solver visits
-    all it can and leaves out only what no patrol can fit. Travel seconds are given as the
-    edges' distance and priced by distance: PyVRP's neighbourhoods are built on distance,
-    and pricing duration instead made 200-stop tours 5-7 % longer (waiting is not priced).
+    Every stop is optional, a prize-collecting problem: its prize is its priority weight
+    times a base far above any route's cost, so the solver visits all it can and, when not
+    everything fits, leaves out what is worth least (an adit due yesterday before one
+    3,583 days overdue). Travel seconds are given as the edges' distance and priced by
+    distance: PyVRP's neighbourhoods are built on distance, and pricing duration instead
+    made 200-stop tours 5-7 % longer (waiting is not priced).
     """
 
     name = "pyvrp"
 
-    def solve(self, problem: VisitProblem, time_limit_s: float, seed: int = 0) -> VisitPlan:
-        from pyvrp import Model
+    def solve(self, problem: VisitProblem, time_limit_s: float, seed: int = 0,
+              use_all_time: bool = False) -> VisitPlan:
         from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
         if problem.n_stops == 0:
             return VisitPlan([])
-        finite = np.isfinite(problem.matrix)
-        big = int(np.max(problem.matrix[finite], initial=1.0)) * 4 + 1000
-        cost = np.where(finite, np.rint(problem.matrix), big).astype(np.int64)
-        limited = np.isfinite(problem.max_duration_s)
-        horizon = int(problem.max_duration_s) if limited else 0
-        prize = int(max(big, horizon) * 10)
-        # Windows only where they bind (NONE is PyVRP's default, no window): even loose ones
-        # made its tours 0.7 % longer.
-        shift = horizon if limited else NONE
-        model = Model()
-        locs = [model.add_location(x=0, y=0) for _ in range(2 + problem.n_stops)]
-        start = model.add_depot(locs[START])
-        end = model.add_depot(locs[END])
-        for k in range(problem.n_stops):  # an activity names a client by its order of addition
-            late = NONE
-            if np.isfinite(problem.tw_late[k]):
-                late = int(min(problem.tw_late[k], horizon or 10 * 86400))
-            model.add_client(locs[2 + k], service_duration=int(problem.service_s[k]),
-                             tw_early=int(problem.tw_early[k]), tw_late=late,
-                             required=False, prize=prize)
-        model.add_vehicle_type(num_available=problem.n_patrols, start_depot=start,
-                               end_depot=end, unit_distance_cost=1, unit_duration_cost=0,
-                               shift_duration=shift, tw_late=shift)
-        for i, a in enumerate(locs):
-            for j, b in enumerate(locs):
-                model.add_edge(a, b, distance=int(cost[i, j]), duration=int(cost[i, j]))
-        stop = MultipleCriteria([MaxRuntime(time_limit_s),
-                                 NoImprovement(max(2000, 40 * problem.n_stops))])
+        model = _pyvrp_model(problem)
+        # The default search ends when it stops improving (small requests answer at once);
+        # a time the caller gives is used whole: only then does a longer limit help.
+        stop = MaxRuntime(time_limit_s) if use_all_time else MultipleCriteria(
+            [MaxRuntime(time_limit_s), NoImprovement(max(2000, NO_IMPROVEMENT_PER_STOP
+                                                         * problem.n_stops))])
         result = model.solve(stop=stop, seed=seed, display=False, collect_stats=False)
         routes = [[act.idx for act in route.schedule() if act.is_client()]
                   for route in result.best.routes()]
         routes = [r for r in routes if r]
         visited = {s for r in routes for s in r}
-        return VisitPlan(routes, [k for k in range(problem.n_stops) if k not in visited])
+        reached_limit = result.runtime >= 0.98 * time_limit_s
+        return VisitPlan(routes, [k for k in range(problem.n_stops) if k not in visited],
+                         runtime_s=float(result.runtime),
+                         stopped_by="time limit" if reached_limit else "no improvement")
+
+
+def most_pressing(problem: VisitProblem) -> int | None:
+    """The stop of highest weight that a patrol can visit on its own: it is always kept.
+    Prizes alone could trade it for enough lesser stops; the most overdue must go first."""
+    weights = problem.weights()
+    for k in np.argsort(-weights, kind="stable"):
+        if weights[k] <= 1.0:  # nothing stands out: leave the choice to the prizes
+            return None
+        if is_feasible(problem, [int(k)]):
+            return int(k)
+    return None
+
+
+# Iterations without a better tour before the default search stops, per stop.
+NO_IMPROVEMENT_PER_STOP = 40
+
+
+def _pyvrp_model(problem: VisitProblem) -> Any:
+    from pyvrp import Model
+
+    finite = np.isfinite(problem.matrix)
+    big = int(np.max(problem.matrix[finite], initial=1.0)) * 4 + 1000
+    cost = np.where(finite, np.rint(problem.matrix), big).astype(np.int64)
+    limited = np.isfinite(problem.max_duration_s)
+    horizon = int(problem.max_duration_s) if limited else 0
+    # A stop's base prize exceeds any tour, so count and weight decide, never distance.
+    base = max(big, horizon) * 10
+    prizes = np.rint(base * np.maximum(problem.weights(), 1e-3)).astype(np.int64)
+    # Windows only where they bind (NONE is PyVRP's default, no window): even loose ones
+    # made its tours 0.7 % longer.
+    shift = horizon if limited else NONE
+    first = most_pressing(problem)
+    model = Model()
+    locs = [model.add_location(x=0, y=0) for _ in range(2 + problem.n_stops)]
+    start = model.add_depot(locs[START])
+    end = model.add_depot(locs[END])
+    for k in range(problem.n_stops):  # an activity names a client by its order of addition
+        late = NONE
+        if np.isfinite(problem.tw_late[k]):
+            late = int(min(problem.tw_late[k], horizon or 10 * 86400))
+        model.add_client(locs[2 + k], service_duration=int(problem.service_s[k]),
+                         tw_early=int(problem.tw_early[k]), tw_late=late,
+                         required=k == first, prize=int(prizes[k]))
+    model.add_vehicle_type(num_available=problem.n_patrols, start_depot=start,
+                           end_depot=end, unit_distance_cost=1, unit_duration_cost=0,
+                           shift_duration=shift, tw_late=shift)
+    for i, a in enumerate(locs):
+        for j, b in enumerate(locs):
+            model.add_edge(a, b, distance=int(cost[i, j]), duration=int(cost[i, j]))
+    return model
 
 
 SOLVERS: dict[str, RoutingSolver] = {"pyvrp": PyVRPSolver(), "nearest": NearestNeighbour()}
@@ -177,7 +223,7 @@ def repair(problem: VisitProblem, plan: VisitPlan) -> VisitPlan:
             dropped.append(route.pop(worst))
         if route:
             routes.append(route)
-    return VisitPlan(routes, sorted(dropped))
+    return VisitPlan(routes, sorted(dropped), plan.runtime_s, plan.stopped_by)
 
 
 def _first_violation(problem: VisitProblem, route: list[int]) -> int:

@@ -21,23 +21,13 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 from gridgeo_plugins.patrol.network import RoutingGraph
-from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
-from scipy.sparse import coo_matrix, csr_matrix
+from gridgeo_plugins.patrol.sweep_paths import Paths, Step, allowed, close_walk
+from gridgeo_plugins.patrol.sweep_program import exact_on_area, lp_oriented
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
 
 MATCH_NEIGHBOURS = 20
 EXACT_MATCHING = 100
-
-
-@dataclass
-class Step:
-    """One traversal of a network piece; ``required`` when it is a street being swept."""
-
-    piece: int
-    forward: bool
-    required: bool
-
-
 @dataclass
 class SweepResult:
     """Each patrol's steps, the streets left out (pieces) and the quality figures."""
@@ -49,26 +39,6 @@ class SweepResult:
     lower_bound_s: float = 0.0
     total_s: float = 0.0
     area_optimum_s: float | None = None  # proven optimum over the area's own streets
-
-
-class _Paths:
-    """Directed shortest paths, one Dijkstra per source, cached."""
-
-    def __init__(self, graph: RoutingGraph):
-        self.graph = graph
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def row(self, src: int) -> tuple[np.ndarray, np.ndarray]:
-        if src not in self._cache:
-            dist, pred = dijkstra(self.graph.matrix, indices=src, return_predecessors=True)
-            self._cache[src] = (dist, pred)
-        return self._cache[src]
-
-    def steps(self, src: int, dst: int) -> list[Step]:
-        if src == dst:
-            return []
-        _, pred = self.row(src)
-        return [Step(p, f, False) for p, f in self.graph.path(pred, src, dst)]
 
 
 def _undirected_weight(graph: RoutingGraph, piece: np.ndarray) -> np.ndarray:
@@ -151,7 +121,7 @@ def plan_sweep(graph: RoutingGraph, required: np.ndarray, depot: int, n_patrols:
     """Cover every required piece from and back to ``depot``; split into patrols if long."""
     required = np.asarray(required, dtype=np.int64)
     result = SweepResult([])
-    reach = np.isfinite(_Paths(graph).row(depot)[0])
+    reach = np.isfinite(Paths(graph).row(depot)[0])
     back = np.isfinite(dijkstra(graph.matrix.T.tocsr(), indices=depot))
     u, v = graph.piece_u[required], graph.piece_v[required]
     # a street counts when it can be entered from the start, driven its legal way and left
@@ -171,18 +141,18 @@ def plan_sweep(graph: RoutingGraph, required: np.ndarray, depot: int, n_patrols:
     links = list(ends[len(required):])
     ends += _odd_pairs(graph, ends)
     circuit = _euler_circuit(graph.n_nodes, ends, depot)
-    paths = _Paths(graph)
+    paths = Paths(graph)
     walks = [_drive(graph, paths, circuit, ends, len(required), required, depot, flip)
              for flip in (False, True)]
     if np.any(graph.piece_back[required] < 0) or np.any(graph.piece_fwd[required] < 0):
         walks += [w for flip in (False, True)
                   if (w := _balanced(graph, paths, circuit, ends, required, depot, flip))]
-        if (oriented := _lp_oriented(graph, paths, required, links, depot)) is not None:
+        if (oriented := lp_oriented(graph, paths, required, links, depot)) is not None:
             walks.append(oriented)
     fwd, back = graph.piece_fwd[required], graph.piece_back[required]
     symmetric = bool(np.allclose(fwd, back)) and not links
     # symmetric and connected: matching + Euler circuit is already optimal
-    exact = None if symmetric else _exact_on_area(graph, paths, required, links, depot,
+    exact = None if symmetric else exact_on_area(graph, paths, required, links, depot,
                                                   ilp_time_s)
     if exact is not None:
         walks.append(exact[0])
@@ -235,11 +205,7 @@ def _odd_pairs(graph: RoutingGraph, ends: list[tuple[int, int]]) -> list[tuple[i
     return [(int(odd[a]), int(odd[b])) for a, b in min_weight_pairs(dist)]
 
 
-def _allowed(graph: RoutingGraph, piece: int, forward: bool) -> bool:
-    return bool((graph.piece_fwd if forward else graph.piece_back)[piece] >= 0)
-
-
-def _drive(graph: RoutingGraph, paths: _Paths, circuit: list[tuple[int, bool]],
+def _drive(graph: RoutingGraph, paths: Paths, circuit: list[tuple[int, bool]],
            ends: list[tuple[int, int]], n_required: int, required: np.ndarray, depot: int,
            flip: bool) -> list[Step]:
     """Follow the circuit (or its reverse) on the directed network, fixing wrong-way streets."""
@@ -253,7 +219,7 @@ def _drive(graph: RoutingGraph, paths: _Paths, circuit: list[tuple[int, bool]],
             continue
         piece = int(required[e])
         along = graph.piece_u[piece] == u
-        if not _allowed(graph, piece, along):
+        if not allowed(graph, piece, along):
             along, u, v = not along, v, u
         steps += paths.steps(at, u)
         steps.append(Step(piece, bool(along), True))
@@ -262,7 +228,7 @@ def _drive(graph: RoutingGraph, paths: _Paths, circuit: list[tuple[int, bool]],
     return steps
 
 
-def _balanced(graph: RoutingGraph, paths: _Paths, circuit: list[tuple[int, bool]],
+def _balanced(graph: RoutingGraph, paths: Paths, circuit: list[tuple[int, bool]],
               ends: list[tuple[int, int]], required: np.ndarray, depot: int, flip: bool
               ) -> list[Step] | None:
     """One-way streets keep their direction, two-way ones the circuit's; then the nodes
@@ -275,151 +241,12 @@ def _balanced(graph: RoutingGraph, paths: _Paths, circuit: list[tuple[int, bool]
         if e < len(required):
             piece = int(required[e])
             along = graph.piece_u[piece] == u
-            if not _allowed(graph, piece, along):
+            if not allowed(graph, piece, along):
                 u, v = v, u
             arcs.append((u, v, piece))
         else:
             arcs.append((u, v, -1))
-    return _close(graph, paths, arcs, depot, set(required.tolist()))
-
-
-def _close(graph: RoutingGraph, paths: _Paths, arcs: list[tuple[int, int, int]], depot: int,
-           required: set[int]) -> list[Step] | None:
-    """Balance a connected set of arcs (piece >= 0, or -1 for a shortest-path link) with a
-    minimum-cost assignment of shortest legal paths, then follow a directed Euler circuit."""
-    excess = np.zeros(graph.n_nodes, np.int64)
-    for u, v, _ in arcs:
-        excess[v] += 1
-        excess[u] -= 1
-    give = np.repeat(np.flatnonzero(excess > 0), excess[excess > 0])
-    take = np.repeat(np.flatnonzero(excess < 0), -excess[excess < 0])
-    if len(give):
-        dist = np.vstack([paths.row(int(a))[0][take] for a in give])
-        if not np.all(np.isfinite(dist.min(axis=1))):
-            return None
-        rows, cols = linear_sum_assignment(np.where(np.isfinite(dist), dist, 1e12))
-        arcs += [(int(give[r]), int(take[c]), -1) for r, c in zip(rows, cols, strict=True)]
-    start = depot if any(u == depot for u, _, _ in arcs) else arcs[0][0]
-    steps: list[Step] = []
-    for u, v, piece in _directed_circuit(arcs, start):
-        if piece >= 0:
-            steps.append(Step(piece, bool(graph.piece_u[piece] == u), piece in required))
-        else:
-            steps += paths.steps(u, v)
-    return paths.steps(depot, start) + steps + paths.steps(start, depot)
-
-
-def _lp_oriented(graph: RoutingGraph, paths: _Paths, required: np.ndarray,
-                 links: list[tuple[int, int]], depot: int) -> list[Step] | None:
-    """Orient each two-way street the way the linear relaxation of the exact program walks
-    it most, then solve the directed postman on that orientation exactly (assignment)."""
-    program = _program(graph, paths, required, links)
-    result = milp(program.cost, bounds=Bounds(0, np.inf), constraints=program.constraints)
-    if result.x is None:
-        return None
-    forward = np.zeros(len(graph.piece_u))
-    backward = np.zeros(len(graph.piece_u))
-    along = program.tail == graph.piece_u[program.piece]
-    np.add.at(forward, program.piece[along], result.x[along])
-    np.add.at(backward, program.piece[~along], result.x[~along])
-    arcs = []
-    for p in program.must:
-        go = _allowed(graph, p, True) and (forward[p] >= backward[p]
-                                            or not _allowed(graph, p, False))
-        u, v = int(graph.piece_u[p]), int(graph.piece_v[p])
-        arcs.append((u, v, p) if go else (v, u, p))
-    return _close(graph, paths, arcs, depot, set(required.tolist()))
-
-
-def _directed_circuit(arcs: list[tuple[int, int, int]], start: int
-                      ) -> list[tuple[int, int, int]]:
-    out: dict[int, list[int]] = {}
-    for i, (u, _, _) in enumerate(arcs):
-        out.setdefault(u, []).append(i)
-    stack, circuit = [(start, -1)], []
-    while stack:
-        node, _ = stack[-1]
-        if out.get(node):
-            i = out[node].pop()
-            stack.append((arcs[i][1], i))
-        else:
-            _, i = stack.pop()
-            if i >= 0:
-                circuit.append(arcs[i])
-    circuit.reverse()
-    return circuit
-
-
-@dataclass
-class _Program:
-    """The postman as a linear program over the arcs among the streets to cover."""
-
-    tail: np.ndarray
-    head: np.ndarray
-    piece: np.ndarray
-    cost: np.ndarray
-    must: list[int]
-    nodes: np.ndarray
-    constraints: list[LinearConstraint]
-
-
-def _program(graph: RoutingGraph, paths: _Paths, required: np.ndarray,
-             links: list[tuple[int, int]]) -> _Program:
-    must = set(required.tolist())
-    for x, y in links:  # the links' streets must be walked too, so the answer is connected
-        must.update(s.piece for s in paths.steps(x, y))
-    must_arr = np.array(sorted(must))
-    nodes = np.zeros(graph.n_nodes, bool)
-    nodes[graph.piece_u[must_arr]] = nodes[graph.piece_v[must_arr]] = True
-    inside = nodes[graph.piece_u] & nodes[graph.piece_v]
-    fi = np.flatnonzero(inside & (graph.piece_fwd >= 0))
-    bi = np.flatnonzero(inside & (graph.piece_back >= 0))
-    tail = np.concatenate([graph.piece_u[fi], graph.piece_v[bi]])
-    head = np.concatenate([graph.piece_v[fi], graph.piece_u[bi]])
-    cost = np.maximum(np.concatenate([graph.piece_fwd[fi], graph.piece_back[bi]]), 1e-6)
-    piece = np.concatenate([fi, bi])
-    m = len(cost)
-    balance = coo_matrix((np.r_[np.ones(m), -np.ones(m)], (np.r_[tail, head], np.r_[np.arange(m),
-                         np.arange(m)])), shape=(graph.n_nodes, m)).tocsr()
-    row = {p: i for i, p in enumerate(must_arr.tolist())}
-    hit = np.flatnonzero(np.isin(piece, must_arr))
-    cover = coo_matrix((np.ones(len(hit)), ([row[int(p)] for p in piece[hit]], hit)),
-                       shape=(len(must_arr), m)).tocsr()
-    return _Program(tail, head, piece, cost, must_arr.tolist(), nodes,
-                    [LinearConstraint(balance, 0, 0), LinearConstraint(cover, 1, np.inf)])
-
-
-def _exact_on_area(graph: RoutingGraph, paths: _Paths, required: np.ndarray,
-                   links: list[tuple[int, int]], depot: int, time_limit_s: float
-                   ) -> tuple[list[Step], bool] | None:
-    """The optimum over the area's own streets (and the links joining its parts), by integer
-    programming (HiGHS): how often to walk each street each way so that every node is left
-    as often as entered and every street is covered. Exact for asymmetric walking times and
-    one-way streets alike. Returns the walk and whether it is proven optimal; None when no
-    answer was found within the time limit."""
-    if time_limit_s <= 0:
-        return None
-    program = _program(graph, paths, required, links)
-    tail, head, piece, must = program.tail, program.head, program.piece, set(program.must)
-    nodes = program.nodes
-    result = milp(program.cost, integrality=np.ones(len(program.cost)), bounds=Bounds(0, np.inf),
-                  constraints=program.constraints,
-                  options={"time_limit": time_limit_s, "mip_rel_gap": 1e-4})
-    if result.x is None:
-        return None
-    times = np.rint(result.x).astype(int)
-    arcs = [(int(tail[k]), int(head[k]), int(piece[k])) for k in np.flatnonzero(times)
-            for _ in range(times[k])]
-    start = depot if nodes[depot] else arcs[0][0]
-    steps, seen = [], set()
-    for u, _, p in _directed_circuit(arcs, start):
-        first = p in must and p not in seen
-        seen.add(p)
-        steps.append(Step(p, bool(graph.piece_u[p] == u), first and p in set(required.tolist())))
-    if len(steps) != len(arcs) or not must <= seen:
-        return None  # not one connected circuit: keep the heuristic's answer
-    walk = paths.steps(depot, start) + steps + paths.steps(start, depot)
-    return walk, bool(result.status == 0 and start == depot)
+    return close_walk(graph, paths, arcs, depot, set(required.tolist()))
 
 
 def _cost(graph: RoutingGraph, steps: list[Step]) -> float:
@@ -431,7 +258,7 @@ def _step_ends(graph: RoutingGraph, step: Step) -> tuple[int, int]:
     return (u, v) if step.forward else (v, u)
 
 
-def _split(graph: RoutingGraph, paths: _Paths, steps: list[Step], depot: int, n_patrols: int,
+def _split(graph: RoutingGraph, paths: Paths, steps: list[Step], depot: int, n_patrols: int,
            max_duration_s: float) -> tuple[list[list[Step]], list[int]]:
     """Cut the tour into patrols that each leave and return to the depot within the limit."""
     if _cost(graph, steps) <= max_duration_s:

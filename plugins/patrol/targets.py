@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from gridgeo_plugins.patrol.priority import Priority
+from gridgeo_plugins.patrol.texts import text
 from psycopg import sql
 
 from gridgeo.plugins import get_plugin_manager
@@ -32,6 +34,7 @@ class Target:
     service_min: float
     window: tuple[dt.time, dt.time] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    priority: Priority = field(default_factory=Priority)
 
 
 def area_wkb(conn: Any, area: dict[str, Any]) -> tuple[bytes, str]:
@@ -76,8 +79,10 @@ def area_wkb(conn: Any, area: dict[str, Any]) -> tuple[bytes, str]:
     return bytes(row[0]), label
 
 
-def due_targets(conn: Any, kind: str, area: bytes, day: dt.date) -> list[Target]:
-    """The due list of one kind inside the area on a date (Asia/Shanghai days).
+def due_targets(conn: Any, kind: str, area: bytes, day: dt.date,
+                language: str = "zh") -> list[Target]:
+    """The due list of one kind inside the area on a date (days in the deployment's time
+    zone), each stop with its priority.
 
     Adits and greenhouses come from the due-list functions the scans work defined
     (``mine_tunnels_due_on``, ``greenhouses_due_on``), so a patrol plans what the due-list
@@ -85,28 +90,37 @@ def due_targets(conn: Any, kind: str, area: bytes, day: dt.date) -> list[Target]
     """
     if kind == "sealed_adits":
         rows = conn.execute(
-            "SELECT adit_no, name, status, inspection_due_on, ST_X(geom), ST_Y(geom) "
-            "FROM gridgeo.mine_tunnels_due_on(%s) WHERE ST_Intersects(geom, %s::geometry) "
-            "ORDER BY adit_no", (day, area)).fetchall()
+            "SELECT adit_no, name, status, inspection_due_on, ST_X(geom), ST_Y(geom), "
+            "%s::date - inspection_due_on FROM gridgeo.mine_tunnels_due_on(%s) "
+            "WHERE ST_Intersects(geom, %s::geometry) ORDER BY adit_no",
+            (day, day, area)).fetchall()
         return [Target("mine_tunnels", r[0], r[1],
-                       f"inspect sealed adit {r[0]} ({r[2]}), due {r[3]}: scan its QR code",
-                       r[4], r[5], SERVICE_MIN[kind]) for r in rows]
+                       text("adit_task", language, code=r[0], status=r[2], due=r[3]),
+                       r[4], r[5], SERVICE_MIN[kind], priority=Priority(r[6], risk=r[2]))
+                for r in rows]
     if kind == "greenhouses":
         rows = conn.execute(
             "SELECT gh_no, status, ST_X(p), ST_Y(p) FROM (SELECT gh_no, status, "
             "ST_PointOnSurface(geom) AS p FROM gridgeo.greenhouses_due_on(%s) "
             "WHERE ST_Intersects(geom, %s::geometry)) g ORDER BY gh_no", (day, area)).fetchall()
+        # Due since the month began: every greenhouse of the list is as late as the others.
         return [Target("greenhouses", r[0], r[0],
-                       f"scan greenhouse {r[0]} ({r[1]}): not scanned this month",
-                       r[2], r[3], SERVICE_MIN[kind]) for r in rows]
+                       text("greenhouse_task", language, code=r[0], status=r[1]),
+                       r[2], r[3], SERVICE_MIN[kind], priority=Priority(day.day - 1))
+                for r in rows]
     if kind == "incidents":
         rows = conn.execute(
-            "SELECT case_no, title, colour, ST_X(geom), ST_Y(geom) FROM gridgeo.incidents "
+            "SELECT case_no, title, colour, ST_X(geom), ST_Y(geom), greatest(0, %s::date - "
+            "(gridgeo.incident_deadline(accepted_at, colour) AT TIME ZONE gridgeo.local_tz())"
+            "::date) FROM gridgeo.incidents "
             "WHERE NOT gridgeo.incident_state_is_final(state) "
             "AND reported_at < (%s::date + 1)::timestamptz "
-            "AND ST_Intersects(geom, %s::geometry) ORDER BY case_no", (day, area)).fetchall()
-        return [Target("incidents", r[0], r[1], f"check open incident {r[0]} ({r[2]}): {r[1]}",
-                       r[3], r[4], SERVICE_MIN[kind]) for r in rows]
+            "AND ST_Intersects(geom, %s::geometry) ORDER BY case_no",
+            (day, day, area)).fetchall()
+        return [Target("incidents", r[0], r[1],
+                       text("incident_task", language, code=r[0], colour=r[2], title=r[1]),
+                       r[3], r[4], SERVICE_MIN[kind],
+                       priority=Priority(int(r[5] or 0), colour=r[2])) for r in rows]
     raise TargetError(f"unknown target kind {kind!r}")
 
 
@@ -118,7 +132,7 @@ def _collections() -> dict[str, dict[str, Any]]:
     return out
 
 
-def feature_targets(conn: Any, features: list[Any]) -> list[Target]:
+def feature_targets(conn: Any, features: list[Any], language: str = "zh") -> list[Target]:
     """Features named by the caller: [{"collection": id, "id": value, "task": ...}]."""
     if not isinstance(features, list) or not features:
         raise TargetError("features must be a non-empty list of {\"collection\", \"id\"}")
@@ -143,7 +157,9 @@ def feature_targets(conn: Any, features: list[Any]) -> list[Target]:
         if row is None:
             raise TargetError(f"features[{i}]: {f['collection']} has no feature {f['id']!r}")
         targets.append(Target(f["collection"], str(f["id"]), str(row[2] or f["id"]),
-                              str(f.get("task") or f"visit {f['collection']} {f['id']}"),
+                              str(f.get("task") or text("feature_task", language,
+                                                        collection=f["collection"],
+                                                        code=f["id"])),
                               row[0], row[1], float(f.get("service_minutes",
                                                           SERVICE_MIN["features"])),
                               parse_window(f.get("time_window"), f"features[{i}]")))
@@ -151,7 +167,7 @@ def feature_targets(conn: Any, features: list[Any]) -> list[Target]:
 
 
 def parse_window(value: Any, where: str) -> tuple[dt.time, dt.time] | None:
-    """["09:00", "11:30"] (Asia/Shanghai) or None."""
+    """["09:00", "11:30"] (the deployment's local time) or None."""
     if value is None:
         return None
     try:
