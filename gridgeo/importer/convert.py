@@ -1,7 +1,8 @@
 """Source values to the column types gridgeo's tables use, with a sentence when they don't fit.
 
 Spreadsheets turn codes into numbers (410399100001.0) and dates into many spellings;
-Chinese offices write 是/否 and 2021年3月5日. Times without a zone are in the deployment's time zone.
+Chinese offices write 是/否 and 2021年3月5日. Times without a zone are in the deployment's
+time zone (gridgeo.timezone).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ given (``+towgs84=...``).
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,7 +113,29 @@ def _area(crs: CRS, xy: NDArray[np.float64]) -> AreaOfInterest | None:
                           float(np.max(lat)))
 
 
-def to_cgcs2000(crs: CRS, xy: NDArray[np.float64] | None = None) -> Transformer:
+def _group(crs: CRS, target: int, area: AreaOfInterest | None, notes: list[str] | None
+           ) -> TransformerGroup:
+    """PROJ's transformations, best first; a missing grid file becomes a sentence in
+    ``notes`` (pyproj only warns, in words meant for programmers)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # said below, as a sentence
+        group = TransformerGroup(crs, target, always_xy=True, area_of_interest=area)
+    if not group.best_available and notes is not None and group.transformers:
+        grids = sorted({g.short_name for op in group.unavailable_operations for g in op.grids
+                        if not g.available})
+        used = group.transformers[0]
+        accuracy = (f" (accurate to about {used.accuracy:g} m)" if used.accuracy and
+                    used.accuracy > 0 else "")
+        notes.append(f"PROJ's most accurate transformation from {crs.name} needs the grid "
+                     f"file{'s' if len(grids) > 1 else ''} {', '.join(grids) or 'it lacks'}, "
+                     f"which {'are' if len(grids) > 1 else 'is'} not installed here; the next "
+                     f"best was used{accuracy}. For the best, install the grid into PROJ's "
+                     "data directory (projsync --file NAME) and import again")
+    return group
+
+
+def to_cgcs2000(crs: CRS, xy: NDArray[np.float64] | None = None,
+                notes: list[str] | None = None) -> Transformer:
     """A transformer to EPSG:4490 (x = longitude), refusing datum shifts PROJ does not know.
 
     WGS84 and CGCS2000 agree within a metre here, so another datum goes through the best
@@ -123,10 +146,10 @@ def to_cgcs2000(crs: CRS, xy: NDArray[np.float64] | None = None) -> Transformer:
     area = _area(crs, xy) if xy is not None else None
     datum = crs.geodetic_crs.datum.name if crs.geodetic_crs and crs.geodetic_crs.datum else ""
     if _NEAR_CGCS2000.search(datum) and not crs.is_bound:  # bound: carries +towgs84
-        group = TransformerGroup(crs, TARGET_SRID, always_xy=True, area_of_interest=area)
+        group = _group(crs, TARGET_SRID, area, notes)
         if group.transformers:
             return group.transformers[0]
-    group = TransformerGroup(crs, 4326, always_xy=True, area_of_interest=area)
+    group = _group(crs, 4326, area, notes)
     published = [t for t in group.transformers if "Ballpark" not in t.description]
     if published:
         return published[0]

@@ -15,7 +15,8 @@ from pyproj import Transformer
 from gridgeo.geometry.layer import Layer
 
 from .prepare import PreparedLayer
-from .problems import LayerProblem
+from .problems import LayerProblem, Reject
+from .write import SAME_GEOMETRY_M
 
 # Row problems (geometry, code layout) are rejects already; these need several grids.
 _KINDS = ("overlap", "gap", "outside_parent", "missing_parent", "dedicated_outside_village")
@@ -52,8 +53,13 @@ def _merged(conn: psycopg.Connection, layer: PreparedLayer, srid: int,
 
 
 def grid_problems(conn: psycopg.Connection, layer: PreparedLayer, srid: int,
-                  earlier: list[PreparedLayer]) -> list[LayerProblem]:
-    """Problems involving at least one imported grid, measured in the metric CRS."""
+                  earlier: list[PreparedLayer], rejected: dict[str, Reject] | None = None
+                  ) -> list[LayerProblem]:
+    """Problems involving at least one imported grid, measured in the metric CRS.
+
+    A problem among grids gridgeo already holds exactly so (a gap an earlier import
+    wrote with --accept-rejects) goes to the notes: an unchanged re-import is not
+    refused for it. Grids whose parent was rejected make one problem per parent."""
     if not layer.rows:
         return []
     levels = tuple(lv for lv in LEVELS if any(r.get("level") == lv for r in layer.rows))
@@ -61,11 +67,54 @@ def grid_problems(conn: psycopg.Connection, layer: PreparedLayer, srid: int,
     if not checked:
         return []
     imported = set(layer.keys())
-    result = check_topology(_merged(conn, layer, srid, earlier), checked)
-    return [LayerProblem(layer.report.name, p.kind.replace("_", " "), p.grid_codes, p.detail,
-                         p.area_m2)
-            for p in result.problems
-            if p.kind in _KINDS and imported.intersection(p.grid_codes)]
+    merged = _merged(conn, layer, srid, earlier)
+    result = check_topology(merged, checked)
+    found = [p for p in result.problems if p.kind in _KINDS and imported.intersection(p.grid_codes)]
+    unchanged = _unchanged(conn, merged, imported, srid)
+    name, problems = layer.report.name, []
+    for p in found:
+        if set(p.grid_codes) <= unchanged:
+            area = f" ({p.area_m2:,.0f} m²)" if p.area_m2 is not None else ""
+            layer.report.notes.append(
+                f"{p.kind.replace('_', ' ')}{area} {', '.join(p.grid_codes)} is in gridgeo "
+                "already, exactly so (accepted by an earlier import): not blocking this one")
+        elif not (p.kind == "missing_parent" and p.parent_code in (rejected or {})):
+            problems.append(LayerProblem(name, p.kind.replace("_", " "), p.grid_codes,
+                                         p.detail, p.area_m2))
+    return problems + _under_rejected(name, found, rejected or {})
+
+
+def _under_rejected(name: str, found: list[Any], rejected: dict[str, Reject]
+                    ) -> list[LayerProblem]:
+    """One problem per rejected parent, naming the grids that hang under it."""
+    children: dict[str, list[str]] = {}
+    for p in found:
+        if p.kind == "missing_parent" and p.parent_code in rejected:
+            children.setdefault(p.parent_code, []).extend(p.grid_codes)
+    return [LayerProblem(name, "under a rejected parent", tuple(codes),
+                         f"their parent {parent} was rejected ({rejected[parent].sentence()}); "
+                         "fix that row first")
+            for parent, codes in children.items()]
+
+
+def _unchanged(conn: psycopg.Connection, merged: Layer, imported: set[str], srid: int
+               ) -> set[str]:
+    """Codes whose grid gridgeo holds as the import has it (boundary within the
+    re-import tolerance, same level and parent), and the stored grids not imported."""
+    rows = conn.execute(
+        "SELECT code, ST_AsBinary(ST_Transform(geom, %s)), level, parent_code "
+        "FROM gridgeo.grids WHERE code = ANY(%s)", (srid, sorted(imported))).fetchall()
+    stored = {r[0]: (shapely.from_wkb(bytes(r[1])), r[2], r[3]) for r in rows}
+    same = {str(c) for c in merged.codes if str(c) not in imported}
+    for i, code in enumerate(merged.codes):
+        old = stored.get(str(code))
+        if old is None or str(code) not in imported:
+            continue
+        level, parent = merged.attributes["level"][i], merged.attributes["parent_code"][i]
+        if (old[1], old[2]) == (level, parent) and float(
+                shapely.hausdorff_distance(old[0], merged.geoms[i])) < SAME_GEOMETRY_M:
+            same.add(str(code))
+    return same
 
 
 def county_area(conn: psycopg.Connection, layers: list[PreparedLayer]) -> shapely.Geometry | None:

@@ -27,13 +27,45 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .problems import ImportError_
 
 
+class Lookup(BaseModel):
+    """Another file's table: the value of ``value`` on the row whose ``key`` matches."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: Path
+    key: str
+    value: str
+
+
 class FieldRule(BaseModel):
-    """A gridgeo field from a source field, with local words mapped to gridgeo's values."""
+    """A gridgeo field from a source field, with local words mapped to gridgeo's values,
+    or computed (gridgeo.importer.expressions): a format, a prefix and a sequence, the
+    first characters of a code, a constant value, a lookup in another file."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     source: str | None = Field(default=None, alias="from")
     map: dict[str, Any] = Field(default_factory=dict)
     default: Any = None
+    format: str | None = None
+    prefix: str | None = None
+    sequence: int | None = Field(default=None, ge=1, le=9)
+    first: int | None = Field(default=None, ge=1)
+    value: Any = None
+    lookup: Lookup | None = None
+
+    @model_validator(mode="after")
+    def _one_computation(self) -> FieldRule:
+        kinds = [k for k in ("format", "prefix", "first", "value", "lookup")
+                 if getattr(self, k) is not None]
+        if len(kinds) > 1:
+            raise ValueError(f"give one of {' or '.join(kinds)}, not both")
+        if (self.prefix is None) != (self.sequence is None):
+            raise ValueError("prefix and sequence go together: {prefix: \"410399101001\", "
+                             "sequence: 3} numbers the rows 001, 002, ... after the prefix")
+        if (self.first is not None or self.lookup is not None) and self.source is None:
+            raise ValueError("first: and lookup: need from: the source field they read")
+        if self.source is not None and kinds and kinds[0] in ("format", "prefix", "value"):
+            raise ValueError(f"{kinds[0]}: builds the value itself; drop from:")
+        return self
 
 
 class Coordinates(BaseModel):
@@ -81,6 +113,16 @@ class ImportPlan(BaseModel):
     county_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
     layers: list[LayerMapping]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_fields(cls, data: Any) -> Any:
+        # A template whose fields all stayed comments leaves `fields:` empty (None):
+        # the check of the fields themselves then says which ones the target needs.
+        for layer in data.get("layers") or [] if isinstance(data, dict) else []:
+            if isinstance(layer, dict) and "fields" in layer and layer["fields"] is None:
+                layer["fields"] = {}
+        return data
+
 
 def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "the file"
@@ -107,4 +149,12 @@ def load_plan(path: Path) -> ImportPlan:
             layer.source = (path.parent / layer.source).resolve()
         if not layer.source.exists():
             raise ImportError_(f"mapping file {path.name}: source {layer.source} does not exist")
+        for name, rule in layer.fields.items():
+            if isinstance(rule, FieldRule) and rule.lookup is not None:
+                found = rule.lookup.source
+                rule.lookup.source = found if found.is_absolute() else (path.parent / found
+                                                                        ).resolve()
+                if not rule.lookup.source.exists():
+                    raise ImportError_(f"mapping file {path.name}: fields.{name}.lookup reads "
+                                       f"{rule.lookup.source}, which does not exist")
     return plan

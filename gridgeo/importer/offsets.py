@@ -44,7 +44,7 @@ def _floats(lon: ArrayLike, lat: ArrayLike) -> Coords:
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
-def _in_china(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+def in_china(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
     # The box every published implementation uses; GCJ-02 leaves the rest of the world alone.
     return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
 
@@ -69,7 +69,7 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> Coords:
     magic = 1.0 - _KRASOVSKY_EE * np.sin(rad) ** 2
     dlat = np.degrees(north / (_KRASOVSKY_A * (1.0 - _KRASOVSKY_EE) / (magic * np.sqrt(magic))))
     dlon = np.degrees(east / (_KRASOVSKY_A / np.sqrt(magic) * np.cos(rad)))
-    inside = _in_china(lon, lat)
+    inside = in_china(lon, lat)
     return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
 
 

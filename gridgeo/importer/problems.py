@@ -17,6 +17,9 @@ class Reject:
     row: int  # 1-based, as a spreadsheet or attribute table shows it
     key: str | None
     reason: str
+    # A reason many rows share (a code layout nothing fits, a rejected parent): the report
+    # says it once, with the rows, instead of once per row.
+    cause: str | None = None
 
     def sentence(self) -> str:
         key = f" ({self.key})" if self.key else ""

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from .problems import ImportReport
+from .problems import ImportReport, Reject
 
 MAX_LISTED = 200  # per layer; the JSON report keeps them all
 
@@ -17,11 +17,7 @@ def report_text(report: ImportReport) -> str:
         counts = ", ".join(f"{v} {k}" for k, v in layer.counts.items())
         lines.append(f"{layer.name}: {layer.rows} rows" + (f"; {counts}" if counts else ""))
         lines += [f"  note: {n}" for n in layer.notes]
-        for reject in layer.rejects[:MAX_LISTED]:
-            lines.append(f"  reject: {reject.sentence()}")
-        if len(layer.rejects) > MAX_LISTED:
-            lines.append(f"  ... and {len(layer.rejects) - MAX_LISTED} more rejects "
-                         "(see --report FILE)")
+        lines += _rejects(layer.rejects)
         lines += [f"  problem: {p.sentence()}" for p in layer.problems[:MAX_LISTED]]
     rejects, problems = len(report.rejects), len(report.problems)
     if report.dry_run:
@@ -32,11 +28,43 @@ def report_text(report: ImportReport) -> str:
                                       f", leaving out {rejects} rejected rows as accepted"
                                       f" and {problems} problems listed")
     else:
-        verdict = (f"nothing written: {rejects} rejected rows and {problems} problems. Fix the "
-                   "source or the mapping, or run again with --accept-rejects to write the "
-                   "rest without them")
+        verdict = "nothing written: " + _refusal(rejects, problems)
     lines.append(verdict)
     return "\n".join(lines)
+
+
+def _refusal(rejects: int, problems: int) -> str:
+    """Why nothing was written, and exactly what --accept-rejects would do instead."""
+    found = " and ".join(part for part in (
+        f"{rejects} rejected row{'s' if rejects != 1 else ''}" if rejects else "",
+        f"{problems} problem{'s' if problems != 1 else ''} among the grids" if problems else "",
+    ) if part)
+    would = ", ".join(part for part in (
+        "leave the rejected rows out and write the rest" if rejects else "",
+        "write the grids with the listed problems as they are" if problems else "") if part)
+    after = (" (a later re-import of the same files is then not refused for those problems)"
+             if problems else "")
+    return (f"{found}. Fix the source or the mapping, or run again with --accept-rejects to "
+            f"{would}{after}")
+
+
+def _rejects(rejects: list[Reject]) -> list[str]:
+    """Each reject's sentence; a cause many rows share once, with how many and which."""
+    lines: list[str] = []
+    shared: dict[str, list[Reject]] = {}
+    for reject in rejects:
+        if reject.cause:
+            shared.setdefault(reject.cause, []).append(reject)
+    alone = [r for r in rejects if not r.cause]
+    for cause, group in shared.items():
+        rows = ", ".join(str(r.row) for r in group[:10]) + (", ..." if len(group) > 10 else "")
+        lines.append(f"  reject: {len(group)} row{'s' if len(group) > 1 else ''} ({rows}): "
+                     f"{cause}")
+    for reject in alone[:MAX_LISTED]:
+        lines.append(f"  reject: {reject.sentence()}")
+    if len(alone) > MAX_LISTED:
+        lines.append(f"  ... and {len(alone) - MAX_LISTED} more rejects (see --report FILE)")
+    return lines
 
 
 def report_json(report: ImportReport) -> str:

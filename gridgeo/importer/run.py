@@ -15,6 +15,7 @@ import psycopg
 import shapely
 
 from gridgeo.geometry.layer import metric_srid
+from gridgeo.timezone import local_zone
 
 from .convert import ConversionError, as_text, convert
 from .deployment import adopt_metric_srid, deployment_is_empty
@@ -65,7 +66,8 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
                  ) -> tuple[list[PreparedLayer], list[LayerMapping], ImportContext]:
     """Every table layer read and checked (in import order); road and DEM layers returned
     for the writing step."""
-    context = ImportContext(conn, _county_code(conn, plan), metric_srid(conn))
+    context = ImportContext(conn, _county_code(conn, plan), metric_srid(conn),
+                            zone=local_zone(conn))
     for mapping in plan.layers:  # roads coming in now are a better reference than none
         if mapping.target == "roads" and mapping.source.suffix.lower() != ".pbf":
             report = LayerReport(mapping.label, mapping.target, str(mapping.source))
@@ -86,9 +88,11 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
             if deployment_is_empty(conn):
                 _adopt_srid(conn, layer, context)
             say(f"{mapping.label}: checking gaps and overlaps with the other grids")
+            grid_layers = [p for p in prepared if p.target.name == "grids"]
+            rejected = {r.key: r for p in [*grid_layers, layer] for r in p.report.rejects
+                        if r.key}
             layer.report.problems.extend(grid_problems(
-                conn, layer, context.metric_srid,
-                [p for p in prepared if p.target.name == "grids"]))
+                conn, layer, context.metric_srid, grid_layers, rejected))
             context.county_area = county_area(conn, [*prepared, layer])
         prepared.append(layer)
         if mapping.target == "addresses":
@@ -186,7 +190,8 @@ def _write_all(conn: psycopg.Connection, report: ImportReport, prepared: list[Pr
         return
     for layer in prepared:
         say(f"writing {layer.report.name}")
-        layer.report.rejects.extend(write_layer(conn, layer))
+        rejected = {r.key: r for r in report.rejects if r.key}
+        layer.report.rejects.extend(write_layer(conn, layer, rejected))
         if layer.report.rejects and not go_on:
             return
     for mapping in special:

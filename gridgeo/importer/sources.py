@@ -67,6 +67,7 @@ def read_vector(path: Path, layer: str | None, encoding: str) -> SourceTable:
         notes.append(f"attribute encoding {encoding} ({how})")
     elif encoding != "auto":
         notes.append(f"attribute encoding {encoding} (as the mapping says)")
+    _check_layer(path, layer)
     try:
         meta, _, wkb, columns = pyogrio.raw.read(
             path, layer=layer, encoding=None if encoding == "auto" else encoding,
@@ -125,6 +126,25 @@ def _header_row(lines: list[tuple[Any, ...]]) -> int:
         return 0
     widest = max(_filled(line) for line in head)
     return next(i for i, line in enumerate(head) if _filled(line) >= max(1, widest / 2))
+
+
+def _check_layer(path: Path, layer: str | None) -> None:
+    """A file of several layers (a GeoPackage) must be told which one: GDAL would read
+    the first and only warn."""
+    import pyogrio
+    from pyogrio.errors import DataSourceError
+
+    try:
+        layers = pyogrio.list_layers(path)
+    except DataSourceError as exc:
+        raise ImportError_(f"{path.name}: GDAL cannot read it: {exc}") from exc
+    names = [str(row[0]) for row in layers]
+    listed = ", ".join(f"{row[0]} ({row[1] or 'no geometry'})" for row in layers)
+    if layer is None and len(names) > 1:
+        raise ImportError_(f"{path.name} has {len(names)} layers: {listed}; choose one with "
+                           "layer: NAME in the mapping (--layer NAME with --template)")
+    if layer is not None and layer not in names:
+        raise ImportError_(f"{path.name} has no layer '{layer}'; it has {listed}")
 
 
 def read_excel(path: Path, sheet: str | None) -> SourceTable:

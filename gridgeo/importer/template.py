@@ -134,15 +134,24 @@ def write_template(conn: psycopg.Connection, source: Path, target: str,
         lines.append(f"    coordinates: {flow}")
     lines += ["    encoding: auto", "    crs: auto", "    offset: none", "    fields:"]
     taken: set[str] = set()
+    matched = 0
     for name in fields:
         found = guess_field(name, table.fields, taken)
         column = shape.columns.get(name) if shape else None
         derivable = name in DERIVABLE.get(target, set())
         need = (" (filled from the code when absent)" if derivable else
                 " (required)" if column is not None and column.required else "")
+        if found is None and name == "road_class":
+            from .roads import ROAD_CLASSES
+
+            # A network without attributes (a town's track survey) still needs a class.
+            lines.append(f"      road_class: {{default: village}}  # no road class field: "
+                         f"every line gets this one; one of {', '.join(ROAD_CLASSES)}")
+            continue
         if found is None:
             lines.append(f"      # {name}:{need} no matching field found")
             continue
+        matched += 1
         taken.add(found)
         allowed = column.allowed if column else ()
         values = Counter(str(r[found]) for r in table.rows if r.get(found) is not None)
@@ -156,4 +165,18 @@ def write_template(conn: psycopg.Connection, source: Path, target: str,
                 lines.append(f"          {_scalar(value)}: {_scalar(word)}")
         else:
             lines.append(f"      {name}: {_scalar(found)}{'  #' + need if need else ''}")
+    if not matched and spec is not None:
+        lines[2:2] = [f"# none of the file's fields matched a field of {target}; it needs "
+                      f"{', '.join(_needed(conn, target))}: write each as "
+                      "'gridgeo_field: SOURCE_FIELD' under fields:"]
     return "\n".join(lines) + "\n"
+
+
+def _needed(conn: psycopg.Connection, target: str) -> list[str]:
+    """The fields a target cannot do without (those a code can fill not counted)."""
+    spec = TARGETS[target]
+    shape = table_shape(conn, spec.table)
+    required = shape.required(spec)
+    derivable = DERIVABLE.get(target, set())
+    return [name for name in shape.importable(spec) if name in required
+            and name not in derivable]

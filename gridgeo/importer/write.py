@@ -45,16 +45,20 @@ def _stage(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str]) -
             pipe.write_row(values)
 
 
-# A boundary that moved by less than this (degrees, about a millimetre) has not moved: a
-# file re-exported through a Gauss–Krüger zone comes back with last-digit differences,
-# which must not close a grid version or count as a change.
-SAME_GEOMETRY_DEG = 1e-8
+# A boundary that moved by less than this (metres) has not moved: a file re-exported
+# through another CRS (a Gauss–Krüger zone, UTM, Web Mercator) comes back with
+# millimetre differences, which must not close a grid version or count as a change.
+# Measured in the deployment's metric CRS, so the tolerance is the same at any latitude
+# and whatever CRS the file came in (a tolerance in degrees is not).
+SAME_GEOMETRY_M = 0.005
 
 
 def _same_geom(new: str) -> sql.Composable:
-    return sql.SQL("(t.geom = {n}.geom OR (ST_GeometryType(t.geom) = ST_GeometryType({n}.geom)"
-                   " AND ST_HausdorffDistance(t.geom, {n}.geom) < {tol}))").format(
-        n=sql.Identifier(new), tol=sql.Literal(SAME_GEOMETRY_DEG))
+    return sql.SQL(
+        "(t.geom = {n}.geom OR (ST_GeometryType(t.geom) = ST_GeometryType({n}.geom)"
+        " AND ST_HausdorffDistance(ST_Transform(t.geom, gridgeo.metric_srid()),"
+        " ST_Transform({n}.geom, gridgeo.metric_srid())) < {tol}))").format(
+        n=sql.Identifier(new), tol=sql.Literal(SAME_GEOMETRY_M))
 
 
 def _changed(updated: list[str], new: str) -> sql.Composable:
@@ -145,10 +149,11 @@ def _resolve_staff(conn: psycopg.Connection, layer: PreparedLayer) -> list[Rejec
                    "import the staff first") for n, no in missing]
 
 
-def _missing_references(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str]
-                        ) -> list[Reject]:
+def _missing_references(conn: psycopg.Connection, layer: PreparedLayer, columns: list[str],
+                        rejected: dict[str, Reject]) -> list[Reject]:
     """Rows naming a code the referenced table lacks (one query per foreign key), taken out
-    of the stage: cheaper and clearer than letting the upsert fail."""
+    of the stage: cheaper and clearer than letting the upsert fail. A code missing because
+    its own row was rejected in this import is that row's fault: said once, as its cause."""
     fks = conn.execute(
         "SELECT a.attname, c.confrelid::regclass::text, r.attname FROM pg_constraint c"
         " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
@@ -168,9 +173,17 @@ def _missing_references(conn: psycopg.Connection, layer: PreparedLayer, columns:
                  also=sql.SQL("AND NOT EXISTS (SELECT 1 FROM import_stage o WHERE o.{} = s.{})"
                               ).format(sql.Identifier(ref_column), sql.Identifier(column))
                  if self_ref else sql.SQL(""))
+        table = referenced.split(".")[-1]
         for row_no, value in conn.execute(query).fetchall():
-            rejects.append(Reject(layer.report.name, row_no, keys.get(row_no),
-                                  f"{column} {value} is not in {referenced.split('.')[-1]}"))
+            root = rejected.get(str(value))
+            if root is None:
+                rejects.append(Reject(layer.report.name, row_no, keys.get(row_no),
+                                      f"{column} {value} is not in {table}"))
+                continue
+            rejects.append(Reject(
+                layer.report.name, row_no, keys.get(row_no),
+                f"{column} {value} was rejected ({root.sentence()})",
+                f"their {column} {value} was rejected ({root.sentence()}): fix that row first"))
     return rejects
 
 
@@ -204,15 +217,17 @@ def _row_by_row(conn: psycopg.Connection, layer: PreparedLayer, columns: list[st
     return rejects, {"inserted": inserted, "updated": updated}
 
 
-def write_layer(conn: psycopg.Connection, layer: PreparedLayer) -> list[Reject]:
-    """Write the layer's rows; counts go to its report, refused rows are returned."""
+def write_layer(conn: psycopg.Connection, layer: PreparedLayer,
+                rejected: dict[str, Reject] | None = None) -> list[Reject]:
+    """Write the layer's rows; counts go to its report, refused rows are returned.
+    ``rejected``: the rows this import rejected so far, by key (root causes)."""
     if not layer.rows:
         layer.report.counts.update(inserted=0, updated=0, unchanged=0)
         return []
     columns = sorted({c for row in layer.rows for c in row if row.get(c) is not None}
                      | set(layer.target.key), key=_column_order(layer))
     _stage(conn, layer, columns)
-    rejects = _missing_references(conn, layer, columns)
+    rejects = _missing_references(conn, layer, columns, rejected or {})
     if layer.target.staff_column:
         rejects += _resolve_staff(conn, layer)
     _drop_present(conn, layer, columns)
