@@ -125,7 +125,17 @@ class ImportPlan(BaseModel):
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "the file"
+    # A field is a source name or a rule: pydantic names the branch tried ("str",
+    # "function-after[...]"), which says nothing to the person writing the file.
+    parts = [str(p) for p in loc if not (isinstance(p, str) and (
+        p == "str" or p.startswith("function-") or p == "FieldRule"))]
+    return ".".join(parts) or "the file"
+
+
+def _telling(exc: ValidationError) -> Any:
+    """The error that says what is wrong: a rule's own complaint over "not a string"."""
+    errors = exc.errors()
+    return next((e for e in errors if e["type"] != "string_type"), errors[0])
 
 
 def load_plan(path: Path) -> ImportPlan:
@@ -141,9 +151,9 @@ def load_plan(path: Path) -> ImportPlan:
     try:
         plan = ImportPlan.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = _telling(exc)
         raise ImportError_(f"mapping file {path.name}, {_where(first['loc'])}: "
-                           f"{first['msg']}") from exc
+                           f"{first['msg'].removeprefix('Value error, ')}") from exc
     for layer in plan.layers:
         if not layer.source.is_absolute():
             layer.source = (path.parent / layer.source).resolve()
