@@ -32,7 +32,7 @@ from gridgeo.demo.police import PoliceCells, draw_police_cells, name_police_grid
 from gridgeo.demo.terrain import Terrain, build_terrain
 from gridgeo.demo.valleys import Valleys, plan_valleys
 
-TIME_ZONE = ZoneInfo("Asia/Shanghai")
+TIME_ZONE = ZoneInfo("Asia/Shanghai")  # the demo town is in Henan: its deployment's default zone
 # A fixed "now" for the demo, so the same seed always gives the same data.
 REFERENCE = datetime(2026, 11, 20, tzinfo=TIME_ZONE)
 GRIDS_VALID_FROM = datetime(2026, 1, 1, tzinfo=TIME_ZONE)
