@@ -285,7 +285,19 @@ def test_points_in_arizona_skip_the_web_map_check_and_proj_speaks_in_sentences(
             "file us_noaa_azhpgn.tif, which is not installed here; the next best was used")
 
 
-def test_a_time_without_zone_is_the_deployments_local_time() -> None:
+def test_a_time_without_zone_is_the_deployments_local_time(town: str, tmp_path: Path) -> None:
     phoenix = convert("2026-03-05 08:00", "timestamptz", ZoneInfo("America/Phoenix"))
     assert phoenix.astimezone(dt.UTC).hour == 15
     assert convert("2026-03-05 08:00", "timestamptz").astimezone(dt.UTC).hour == 0
+    mapping = write_town_files(tmp_path, TOWN)
+    mapping.write_text("time_zone: America/Phoenix\n" + mapping.read_text(), encoding="utf-8")
+    with connect(town) as conn:
+        _, _, context = check_layers(conn, load_plan(mapping), lambda _m: None)
+        assert context.zone == ZoneInfo("America/Phoenix")
+        assert conn.execute("SELECT gridgeo.local_tz(), current_setting('TimeZone')"
+                            ).fetchone() == ("America/Phoenix", "America/Phoenix")
+        conn.rollback()
+    mapping.write_text(mapping.read_text().replace("America/Phoenix", "Arizona/Phoenix"))
+    with connect(town) as conn, pytest.raises(ImportError_, match="time_zone Arizona/Phoenix "
+                                                              "is not a time zone name"):
+        check_layers(conn, load_plan(mapping), lambda _m: None)

@@ -2,6 +2,7 @@
 
 ```yaml
 county_code: "410399"          # optional: codes must start with it
+time_zone: Asia/Shanghai       # optional: the deployment's wall clock (gridgeo.timezone)
 layers:
   - target: grids
     source: 网格.shp            # relative to this file
@@ -111,6 +112,8 @@ class LayerMapping(BaseModel):
 class ImportPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
     county_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    # The deployment's time zone (IANA name), for a town outside Asia/Shanghai's.
+    time_zone: str | None = None
     layers: list[LayerMapping]
 
     @model_validator(mode="before")

@@ -15,7 +15,7 @@ import psycopg
 import shapely
 
 from gridgeo.geometry.layer import metric_srid
-from gridgeo.timezone import local_zone
+from gridgeo.timezone import local_zone, set_session_zone
 
 from .convert import ConversionError, as_text, convert
 from .deployment import adopt_metric_srid, deployment_is_empty
@@ -48,6 +48,21 @@ def _county_code(conn: psycopg.Connection, plan: ImportPlan) -> str | None:
     return plan.county_code
 
 
+def _time_zone(conn: psycopg.Connection, plan: ImportPlan) -> None:
+    """The mapping's time zone becomes the deployment's: times without a zone in the files,
+    due lists and case numbers follow it from this import on."""
+    if plan.time_zone is None:
+        return
+    known = conn.execute("SELECT EXISTS (SELECT FROM pg_timezone_names WHERE name = %s)",
+                         (plan.time_zone,)).fetchone()
+    if not (known and known[0]):
+        raise ImportError_(f"time_zone {plan.time_zone} is not a time zone name; write it as "
+                           "Region/City, e.g. Asia/Shanghai or America/Phoenix")
+    conn.execute("INSERT INTO gridgeo.deployment (key, value) VALUES ('time_zone', %s) "
+                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (plan.time_zone,))
+    set_session_zone(conn)
+
+
 def _sorted(layers: list[LayerMapping]) -> list[LayerMapping]:
     for layer in layers:
         if layer.target not in ORDER:
@@ -66,8 +81,9 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
                  ) -> tuple[list[PreparedLayer], list[LayerMapping], ImportContext]:
     """Every table layer read and checked (in import order); road and DEM layers returned
     for the writing step."""
-    context = ImportContext(conn, _county_code(conn, plan), metric_srid(conn),
-                            zone=local_zone(conn))
+    county = _county_code(conn, plan)
+    _time_zone(conn, plan)
+    context = ImportContext(conn, county, metric_srid(conn), zone=local_zone(conn))
     for mapping in plan.layers:  # roads coming in now are a better reference than none
         if mapping.target == "roads" and mapping.source.suffix.lower() != ".pbf":
             report = LayerReport(mapping.label, mapping.target, str(mapping.source))
