@@ -85,7 +85,9 @@ PROCESS_METADATA: dict[str, Any] = {
                        "schema": {"type": "number"}, "minOccurs": 0, "maxOccurs": 1},
         "solver": {"title": "Ordering solver", "schema": {"type": "string", "default": "pyvrp"},
                    "minOccurs": 0, "maxOccurs": 1},
-        "time_limit_s": {"title": "Search time limit (s)", "schema": {"type": "number",
+        "time_limit_s": {"title": "Search time limit (s)", "description":
+                         "given, the search runs that long; without it, at most 3 s, less "
+                         "when it stops improving", "schema": {"type": "number",
                          "default": 3}, "minOccurs": 0, "maxOccurs": 1},
         "language": {"title": "Language of route names, tasks and reasons", "description":
                      "zh (default) or en; without it the request's lang or "
