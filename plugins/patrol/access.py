@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from gridgeo_plugins.patrol.network import RoutingGraph, Snap
+from gridgeo_plugins.patrol.network import Snap
 
 
 @dataclass
@@ -15,7 +15,6 @@ class AccessLegs:
 
     points: np.ndarray  # one row per location: start, end, stops (as the snaps)
     snaps: list[Snap]
-    graph: RoutingGraph
 
     def out_and_back(self, location: int) -> np.ndarray:
         """Road point, the stop, road point again; nothing when the stop is on the road."""

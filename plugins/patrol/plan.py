@@ -169,7 +169,7 @@ class Planner:
         self.search = {"runtime_s": plan.runtime_s, "stopped_by": plan.stopped_by}
         self._explain(problem, plan, chosen)
         loc_node_row = {loc: int(where[r]) for loc, r in enumerate(rows)}
-        legs = AccessLegs(points, snaps, graph) if req.travel_mode == "walking" else None
+        legs = AccessLegs(points, snaps) if req.travel_mode == "walking" else None
         return [self._draw_visits(graph, problem, route, chosen, unique, pred, loc_node_row,
                                   snaps, legs) for route in plan.routes]
 
