@@ -60,8 +60,9 @@ def test_bad_bodies_are_refused_and_nothing_is_written(
         phrase: str) -> None:
     before = count(conn)
     kwargs = {"data": body} if isinstance(body, bytes) else {"json": body}
-    response = requests.post(f"{base_url}/collections/greenhouses/items", headers=EDITOR,
-                             timeout=30, **kwargs)  # type: ignore[arg-type]
+    response = requests.post(f"{base_url}/collections/greenhouses/items", timeout=30,
+                             headers={**EDITOR, "Content-Type": "application/json"},
+                             **kwargs)  # type: ignore[arg-type]
     assert response.status_code == status, response.text
     assert phrase in response.json()["description"]
     assert "Traceback" not in response.text and "psycopg" not in response.text

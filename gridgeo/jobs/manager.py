@@ -23,6 +23,7 @@ from pygeoapi.util import JobStatus
 
 from gridgeo.identity import Identity, current_identity
 from gridgeo.jobs import reset_reporter, set_reporter, store
+from gridgeo.process_writes import note_refusal, store_refusal, without_storing
 
 LOGGER = logging.getLogger(__name__)
 JSON_TYPES = (None, "application/json", "application/geo+json")
@@ -41,11 +42,20 @@ def identity_from_record(record: dict[str, Any]) -> Identity:
 
 def run_processor(processor: BaseProcessor, job_id: str, data: dict[str, Any],
                   requested_outputs: Any) -> tuple[str, Any, JobStatus]:
-    """Execute with progress reporting; the result or the failure is stored on the job."""
+    """Execute with progress reporting; the result or the failure is stored on the job.
+
+    A process that stores what it computes runs with storing switched off when the
+    caller may not write there (gridgeo.process_writes): sync or async, one check.
+    """
     token = set_reporter(store.ThrottledReporter(job_id))
+    refusal = store_refusal(processor.metadata, data)
+    if refusal is not None:
+        data = without_storing(processor.metadata, data)
     try:
         extra = {"outputs": requested_outputs} if processor.supports_outputs else {}
         mimetype, outputs = processor.execute(data, **extra)
+        if refusal is not None:
+            outputs = note_refusal(mimetype, outputs, refusal)
         store.store_result(job_id, mimetype, outputs)
         return mimetype, outputs, JobStatus.successful
     except ProcessorGenericError as exc:

@@ -35,6 +35,8 @@ PROCESS_METADATA: dict[str, Any] = {
         "zh": "在米制坐标系中叠加网格与警格：相交部分及面积占比、每个网格的主责警格与民警、"
               "被分割的网格、碎片、未覆盖与重复覆盖的区域；并写入网格警格对照表。"},
     "jobControlOptions": ["sync-execute", "async-execute"],
+    # Storing needs the write right on the crosswalk (gridgeo.process_writes).
+    "writes": {"collection": "grid_police_crosswalk", "input": "write_crosswalk"},
     "keywords": ["police grid", "警格", "警网融合", "overlap", "crosswalk"],
     "links": [],
     "inputs": {

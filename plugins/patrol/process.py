@@ -96,6 +96,7 @@ PROCESS_METADATA: dict[str, Any] = {
         "format": {"title": "Answer format", "schema": {"type": "string", "enum": [
             "geojson", "gpx"], "default": "geojson"}, "minOccurs": 0, "maxOccurs": 1},
     },
+    "writes": {"collection": "patrol_routes", "input": "store"},
     "outputs": {
         "routes": {"title": "Patrol routes", "schema": {
             "type": "object", "contentMediaType": "application/geo+json"}},
@@ -255,16 +256,11 @@ def feature_collection(routes: list[dict[str, Any]], extra: dict[str, Any]) -> d
     return {"type": "FeatureCollection", "features": features, **extra}
 
 
-def _may_store(asked: object) -> bool:
-    """Storing writes patrol_routes, so it follows that collection's write rule: by
-    default routes are stored when the caller may write them, and only planned otherwise."""
-    from gridgeo.security.access import allowed_for
-
-    may = allowed_for("patrol_routes", "write")
-    if asked is True and not may:
-        raise _fail("storing routes needs a role that may write patrol_routes; send "
-                    "credentials, or store: false to only plan")
-    return may if asked is None else bool(asked)
+def _store_asked(asked: object) -> bool:
+    """Routes are stored unless the caller says ``store: false``; the core has already
+    switched storing off for callers who may not write patrol_routes
+    (``writes`` in PROCESS_METADATA, gridgeo.process_writes)."""
+    return True if asked is None else bool(asked)
 
 
 def _request_language() -> str | None:
@@ -301,7 +297,7 @@ class PatrolRouteProcessor(BaseProcessor):
             except TargetError as exc:
                 raise _fail(str(exc)) from None
             routes = _route_dicts(req, drawn)
-            store = _may_store(data.get("store"))
+            store = _store_asked(data.get("store"))
             if store and routes:
                 save_routes(conn, req.day, routes)
         if data.get("format") == "gpx":
