@@ -7,6 +7,7 @@ not already name one.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Any
@@ -19,7 +20,15 @@ from gridgeo.errors import RequestError
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
 from gridgeo.openapi import declare_gridgeo_answers, schemas_blueprint
+from gridgeo.process_docs import (
+    correct_descriptions,
+    describes_processes,
+    job_control,
+    match_job_control,
+)
 from gridgeo.provider.postgis import set_pending_filter
+from gridgeo.security.inputs import check_request_input
+from gridgeo.security.territory import allow_from_request, reset_allowed
 from gridgeo.security.web import (
     accepted_job_document,
     cache_headers,
@@ -55,7 +64,10 @@ def _normalise_lang() -> None:
 
 
 def _begin_request() -> Response | None:
-    g.gridgeo_identity_token = set_identity(identify(dict(request.headers)))
+    check_request_input(request)
+    identity = identify(dict(request.headers))
+    g.gridgeo_identity_token = set_identity(identity)
+    g.gridgeo_territory_token = allow_from_request(identity, dict(request.headers))
     _normalise_lang()
     check_access(request, _config())
     return handle_items(request, _config())
@@ -69,6 +81,9 @@ def _config() -> dict[str, Any]:
 
 def _end_request(_exc: BaseException | None) -> None:
     set_pending_filter(None)
+    territory_token = g.pop("gridgeo_territory_token", None)
+    if territory_token is not None:
+        reset_allowed(territory_token)
     token = g.pop("gridgeo_identity_token", None)
     if token is not None:
         reset_identity(token)
@@ -95,6 +110,9 @@ def _finish_response(response: Response) -> Response:
         document = orjson.loads(response.get_data())
         if isinstance(document, dict) and hide_unreadable_paths(document, _config()):
             response.set_data(orjson.dumps(document))
+    if (describes_processes(request.path) and response.status_code == 200
+            and response.mimetype == "application/json" and not response.direct_passthrough):
+        _declared_job_control(response)
     is_json = response.mimetype in ("application/json", GEOJSON)
     is_doc = _LINKED_DOCUMENT.match(request.path) is not None
     if not (is_json and is_doc and response.status_code == 200) or response.direct_passthrough:
@@ -107,6 +125,17 @@ def _finish_response(response: Response) -> Response:
             _fix_links(collection.get("links", []))
         response.set_data(orjson.dumps(body))
     return _geojson_type(response)
+
+
+@functools.cache
+def _job_control() -> dict[str, list[str]]:
+    return job_control(_config())
+
+
+def _declared_job_control(response: Response) -> None:
+    body = orjson.loads(response.get_data())
+    if correct_descriptions(request.path, body, _job_control()):
+        response.set_data(orjson.dumps(body))
 
 
 def _geojson_type(response: Response) -> Response:
@@ -130,6 +159,7 @@ def _correct_openapi() -> None:
         for path, item in contributed.items():
             paths.setdefault(path, item)
     declare_gridgeo_answers(parsed, server_url)
+    match_job_control(parsed, _job_control())
     flask_app.api_.openapi = orjson.dumps(parsed).decode()
 
 

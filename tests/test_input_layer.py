@@ -117,6 +117,7 @@ def test_json_suffix_types_and_forms_keep_working(base_url: str) -> None:
     assert topology.status_code == 200, topology.text
     services = requests.get(f"{base_url}/open311/v2/services.json", timeout=30)
     code = services.json()[0]["service_code"]
-    hotline = requests.post(f"{base_url}/open311/v2/requests.json", timeout=30, headers=EDITOR, data={
-        "service_code": code, "description": "路灯不亮", "lat": "x"})
+    hotline = requests.post(f"{base_url}/open311/v2/requests.json", timeout=30,
+                            headers=EDITOR, data={"service_code": code, "lat": "x",
+                                                  "description": "路灯不亮"})
     assert hotline.status_code == 400 and "lat" in hotline.text  # the route's own check ran

@@ -279,3 +279,20 @@ def test_processes(base_url: str) -> None:
     for summary in listing["processes"]:
         description = get_json(f"{base_url}/processes/{summary['id']}")
         validate(description, PROCESSES + "process.yaml")
+
+
+def test_async_execution_is_offered_only_where_the_process_declares_it(
+        base_url: str, openapi: dict[str, Any]) -> None:
+    """pygeoapi offers Prefer: respond-async for every process; the document follows each
+    process's jobControlOptions (incident-report runs only synchronously)."""
+    listing = get_json(f"{base_url}/processes")["processes"]
+    options = {p["id"]: p["jobControlOptions"] for p in listing}
+    assert "async-execute" not in options["incident-report"]
+    assert "async-execute" in options["police-grid-overlap"]
+    described = get_json(f"{base_url}/processes/incident-report")["jobControlOptions"]
+    assert described == ["sync-execute"]
+    for process_id, controls in options.items():
+        operation = openapi["paths"][f"/processes/{process_id}/execution"]["post"]
+        prefer = [p for p in operation.get("parameters", []) if p.get("name") == "Prefer"]
+        offered = bool(prefer) and "201" in operation["responses"]
+        assert offered is ("async-execute" in controls), process_id

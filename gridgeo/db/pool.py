@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool
 
 from gridgeo.db.cluster import database_url
 from gridgeo.identity import current_identity
+from gridgeo.security.territory import outside_territory_allowed
 from gridgeo.settings import get_settings
 from gridgeo.timezone import set_session_zone
 
@@ -41,9 +42,10 @@ def _as_caller(conn: psycopg.Connection) -> None:
     identity = current_identity()
     conn.execute(
         "SELECT set_config('gridgeo.roles', %s, true), set_config('gridgeo.staff_no', %s, true),"
-        " set_config('gridgeo.actor', %s, true)",
+        " set_config('gridgeo.actor', %s, true),"
+        " set_config('gridgeo.outside_territory', %s, true)",
         (",".join(sorted(identity.effective_roles)), identity.staff_no or "",
-         identity.subject or "anonymous"))
+         identity.subject or "anonymous", "allow" if outside_territory_allowed() else ""))
 
 
 def get_pool() -> ConnectionPool:

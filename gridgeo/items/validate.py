@@ -39,16 +39,30 @@ def parse_json(body: bytes, max_bytes: int) -> Any:
         raise RequestError(f"the body is not valid JSON: {exc}.") from None
 
 
-def _check_position(position: Any, where: str, geographic: bool) -> None:
+# Where each kind of CRS has positions, as (x min, y min, x max, y max) in x/y order.
+_LONLAT_BOUNDS = (-180.0, -90.0, 180.0, 90.0)
+_WEB_MERCATOR_EDGE = 20037508.34  # EPSG:3857's world ends here on both axes
+_WEB_MERCATOR_BOUNDS = (-_WEB_MERCATOR_EDGE, -_WEB_MERCATOR_EDGE,
+                        _WEB_MERCATOR_EDGE, _WEB_MERCATOR_EDGE)
+
+
+def _check_position(position: Any, where: str,
+                    bounds: tuple[float, float, float, float] | None) -> None:
     if not isinstance(position, list) or len(position) not in (2, 3) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in position):
         raise RequestError(f"{where}: a position must be an array of 2 or 3 numbers.")
     if not all(math.isfinite(v) for v in position):
         raise RequestError(f"{where}: coordinates must be finite numbers.")
     x, y = position[0], position[1]
-    if geographic and not (-180 <= x <= 180 and -90 <= y <= 90):
+    if bounds is None or (bounds[0] <= x <= bounds[2] and bounds[1] <= y <= bounds[3]):
+        return
+    if bounds == _LONLAT_BOUNDS:
         raise RequestError(f"{where}: ({x}, {y}) is out of range for longitude/latitude; "
-                           "send CRS84 (longitude first) or say the CRS in Content-Crs.")
+                           "send CRS84 (longitude first) or say the CRS in Content-Crs "
+                           "(EPSG:4326 and EPSG:4490 are latitude first).")
+    raise RequestError(f"{where}: ({x}, {y}) is outside the world of EPSG:3857 (x and y "
+                       f"within ±{_WEB_MERCATOR_EDGE:,.2f} m); check the coordinates or "
+                       "their CRS.")
 
 
 def _check_rings(geometry: dict[str, Any]) -> None:
@@ -61,14 +75,15 @@ def _check_rings(geometry: dict[str, Any]) -> None:
                                    "4 positions and must end where it starts.")
 
 
-def _walk_positions(coords: Any, where: str, geographic: bool, depth: int) -> None:
+def _walk_positions(coords: Any, where: str,
+                    bounds: tuple[float, float, float, float] | None, depth: int) -> None:
     if depth == 0:
-        _check_position(coords, where, geographic)
+        _check_position(coords, where, bounds)
         return
     if not isinstance(coords, list) or not coords:
         raise RequestError(f"{where}: coordinates are empty or not nested arrays.")
     for i, item in enumerate(coords):
-        _walk_positions(item, f"{where}[{i}]", geographic, depth - 1)
+        _walk_positions(item, f"{where}[{i}]", bounds, depth - 1)
 
 
 _DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2,
@@ -88,11 +103,14 @@ def validate_geometry(geometry: Any, expected: str, content_crs: str | None) -> 
         crs = output_crs(content_crs or CRS84)
     except ValueError as exc:
         raise RequestError(f"Content-Crs: {exc}.") from None
-    geographic = crs.srid != 3857
-    _walk_positions(geometry.get("coordinates"), "geometry.coordinates", geographic,
-                    _DEPTH[gtype])
+    depth = _DEPTH[gtype]
+    # The shape first, then the ranges in x/y order: latitude-first CRSs are swapped
+    # before their longitudes and latitudes are checked.
+    _walk_positions(geometry.get("coordinates"), "geometry.coordinates", None, depth)
     if crs.lat_first:
-        geometry = {**geometry, "coordinates": _flip(geometry["coordinates"], _DEPTH[gtype])}
+        geometry = {**geometry, "coordinates": _flip(geometry["coordinates"], depth)}
+    bounds = _WEB_MERCATOR_BOUNDS if crs.srid == 3857 else _LONLAT_BOUNDS
+    _walk_positions(geometry["coordinates"], "geometry.coordinates", bounds, depth)
     _check_rings(geometry)
     geom = shape(geometry)
     if geom.is_empty:

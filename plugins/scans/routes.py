@@ -48,9 +48,14 @@ def _inspector() -> str:
     return identity.subject
 
 
-def _outcome(conn: psycopg.Connection, scan_uuid: str, status: str) -> dict[str, Any]:
+def _outcome(conn: psycopg.Connection, scan_uuid: str, status: str, inspector: str
+             ) -> dict[str, Any]:
     row = conn.execute(_OUTCOME, (scan_uuid,)).fetchone()
-    assert row is not None
+    if row is None or row[1] != inspector:
+        # The UUID is taken by a scan this caller cannot see (another grid) or did not
+        # make: say only that it is taken, nothing of the other scan.
+        raise RequestError(f"scan_uuid {scan_uuid} is already used by another scan; make a "
+                           "new UUID for every scan.", 409, "Conflict")
     return {"scan_uuid": scan_uuid, "status": status, "http_status": 201 if status == "created"
             else 200, "inspection_id": row[0], "flagged": row[2], "flag_reason": row[3],
             "distance_m": row[4], "incident_case_no": row[5]}
@@ -66,7 +71,7 @@ def record_scan(conn: psycopg.Connection, scan: Scan, inspector: str) -> dict[st
                 raise RequestError(f"scan_uuid {scan.scan_uuid} belongs to another inspector's "
                                    "scan; make a new UUID for every scan.", 409, "Conflict")
             if existing is not None:
-                return _outcome(conn, scan.scan_uuid, "duplicate")
+                return _outcome(conn, scan.scan_uuid, "duplicate", inspector)
             row = conn.execute(_INSERT, {
                 "uuid": scan.scan_uuid, "collection": scan.target_collection,
                 "code": scan.target_code, "inspector": inspector,
@@ -74,7 +79,7 @@ def record_scan(conn: psycopg.Connection, scan: Scan, inspector: str) -> dict[st
                 "result": scan.result, "note": scan.note,
                 "photos": orjson.dumps(scan.photos).decode(), "lon": scan.lon,
                 "lat": scan.lat}).fetchone()
-            return _outcome(conn, scan.scan_uuid, "created" if row else "duplicate")
+            return _outcome(conn, scan.scan_uuid, "created" if row else "duplicate", inspector)
     except psycopg.Error as exc:
         refusal = trigger_refusal(exc, "the scan was refused.")
         if refusal is not None:

@@ -1,0 +1,4 @@
+-- requires: addresses/002, grids/003
+-- Rows placed outside the deployment's territory are refused (grids/003_territory.sql).
+CREATE TRIGGER addresses_territory BEFORE INSERT OR UPDATE OF geom ON gridgeo.addresses
+    FOR EACH ROW EXECUTE FUNCTION gridgeo.check_territory();
