@@ -129,7 +129,7 @@ def test_the_imported_town_is_served(town_url: str, town: Town) -> None:
 
 def _overlap(url: str) -> dict:
     r = requests.post(f"{url}/processes/police-grid-overlap/execution", json={"inputs": {}},
-                      timeout=300)
+                      headers=EDITOR, timeout=300)
     assert r.status_code == 200, r.text
     return r.json()["summary"]
 

@@ -21,6 +21,7 @@ from gridgeo_plugins.overlap.source import read_grids, read_police_grids
 from gridgeo.geometry.layer import metric_srid
 from gridgeo.geometry.synthetic import generate_county
 from gridgeo.process_errors import InputError
+from tests.conftest import EDITOR
 from tests.test_overlap_support import county_database, scratch_name, server_on
 
 EXECUTE = "/processes/police-grid-overlap/execution"
@@ -166,7 +167,7 @@ def test_selection_errors_are_sentences(db: psycopg.Connection) -> None:
 def test_the_process_writes_the_crosswalk_that_the_collection_serves(
         county_server: str, db: psycopg.Connection) -> None:
     response = requests.post(county_server + EXECUTE, json={"inputs": {"level": "unit"}},
-                             timeout=120)
+                             headers=EDITOR, timeout=120)
     assert response.status_code == 200, response.text
     body = response.json()
     summary, pieces = body["summary"], body["pieces"]

@@ -219,6 +219,16 @@ def officer(demo_db_url: str) -> Scoped:
     return Scoped(staff_no, tuple(codes), inside, outside, (0, 0))
 
 
+@pytest.fixture(scope="module")
+def elsewhere(demo_db_url: str, worker: Scoped) -> tuple[float, float]:
+    """A point in the town but in none of the worker's grids (the incident ``outside``);
+    a point outside the town is refused before row-level security is asked."""
+    with psycopg.connect(demo_db_url) as conn:
+        x, y = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM gridgeo.incidents"
+                            " WHERE id = %s", (worker.outside,)).fetchone()
+    return x, y
+
+
 def _codes(features: list[dict[str, Any]], field: str) -> set[str]:
     return {f["properties"][field] for f in features}
 
@@ -267,21 +277,22 @@ def category(demo_db_url: str) -> str:
 
 
 def test_grid_worker_writes_only_in_own_grids_and_is_audited(
-        base_url: str, worker: Scoped, category: str, demo_db_url: str) -> None:
+        base_url: str, worker: Scoped, category: str, demo_db_url: str,
+        elsewhere: tuple[float, float]) -> None:
     headers = token(worker.staff_no, ("grid_worker",))
     url = f"{base_url}/collections/incidents/items"
     created = requests.post(url, json=_incident(worker.point, category), headers=headers,
                             timeout=30)
     assert created.status_code == 201, created.text
     assert created.json()["properties"]["grid_code"] in worker.codes
-    far = requests.post(url, json=_incident((112.9, 34.9), category), headers=headers,
+    far = requests.post(url, json=_incident(elsewhere, category), headers=headers,
                         timeout=30)
     assert far.status_code == 403, far.text
     assert "not assigned to you" in far.json()["description"]
     new_id = created.json()["id"]
     headers = {**headers, "If-Match": created.headers["ETag"]}
     moved = requests.patch(f"{url}/{new_id}", json={"geometry": {
-        "type": "Point", "coordinates": [112.9, 34.9]}}, headers=headers, timeout=30)
+        "type": "Point", "coordinates": list(elsewhere)}}, headers=headers, timeout=30)
     assert moved.status_code == 403, moved.text
     titled = requests.patch(f"{url}/{new_id}", json={"properties": {"title": "已改"}},
                             headers=headers, timeout=30)
@@ -471,7 +482,7 @@ def test_a_cancelled_query_is_a_503_sentence() -> None:
 # ------------------------------------------------------------------ the database's own guard
 
 def test_row_level_security_fails_closed_and_lets_maintenance_through(
-        demo_db_url: str, worker: Scoped) -> None:
+        demo_db_url: str, worker: Scoped, elsewhere: tuple[float, float]) -> None:
     from gridgeo.db.pool import connect, connection, get_pool
     from gridgeo.identity import Identity, reset_identity, set_identity
 
@@ -493,8 +504,8 @@ def test_row_level_security_fails_closed_and_lets_maintenance_through(
             assert 0 < count(scoped, "incidents") < everything
             with pytest.raises(psycopg.Error, match="not assigned to you"):
                 scoped.execute("UPDATE gridgeo.incidents SET geom = ST_SetSRID("
-                               "ST_MakePoint(112.9, 34.9), 4490) WHERE grid_code = %s",
-                               (worker.codes[0],))
+                               "ST_MakePoint(%s, %s), 4490) WHERE grid_code = %s",
+                               (*elsewhere, worker.codes[0]))
     finally:
         reset_identity(token_)
 
