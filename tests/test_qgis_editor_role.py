@@ -132,6 +132,15 @@ def test_editor_inserts_an_address_placed_by_the_database(qgis: psycopg.Connecti
     assert len(row[0]) == 15
 
 
+def test_editor_cannot_place_an_address_outside_the_town(qgis: psycopg.Connection) -> None:
+    """The territory check holds for editors, whatever they set (only an admin's API
+    request may skip it)."""
+    qgis.execute("SET gridgeo.outside_territory = 'allow'")
+    with pytest.raises(psycopg.Error, match="outside this deployment's territory"):
+        qgis.execute("UPDATE gridgeo.addresses SET geom = ST_SetSRID(ST_MakePoint(0, 0), 4490)"
+                     " WHERE id = (SELECT min(id) FROM gridgeo.addresses)")
+
+
 def test_editor_reads_but_cannot_write_incidents(qgis: psycopg.Connection,
                                                  conn: psycopg.Connection) -> None:
     # gis_editor reaches every incident, as over the API.

@@ -1,4 +1,4 @@
--- requires: grids/002
+-- requires: grids/002, core/004
 -- The deployment's territory: its town-level grids with a 1 km margin. A point written
 -- outside it (an incident, a scan, an address ...) would fall in no grid, so nobody would
 -- ever see it; gridgeo.check_territory() refuses such writes (triggers on each point
@@ -54,14 +54,15 @@ CREATE TRIGGER grids_territory_truncate AFTER TRUNCATE ON gridgeo.grids
     FOR EACH STATEMENT EXECUTE FUNCTION gridgeo.grids_refresh_territory();
 
 -- A BEFORE INSERT OR UPDATE OF geom trigger on point tables. No check while there is no
--- territory (a database with no grids yet). An admin's request may allow one write
+-- territory (a database with no grids yet). An admin's API request may allow one write
 -- outside (gridgeo sets gridgeo.outside_territory for the transaction; see
--- docs/security.md).
+-- docs/security.md); a QGIS editor's login cannot, whatever it sets.
 CREATE FUNCTION gridgeo.check_territory() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.geom IS NULL
-       OR coalesce(current_setting('gridgeo.outside_territory', true), '') = 'allow'
+       OR (coalesce(current_setting('gridgeo.outside_territory', true), '') = 'allow'
+           AND NOT gridgeo.request_editor())
        OR NOT EXISTS (SELECT 1 FROM gridgeo.territory_parts)
        OR EXISTS (SELECT 1 FROM gridgeo.territory_parts t
                    WHERE ST_Intersects(t.geom, NEW.geom)) THEN
@@ -73,6 +74,20 @@ BEGIN
         round(ST_X(ST_PointOnSurface(NEW.geom))::numeric, 6),
         round(ST_Y(ST_PointOnSurface(NEW.geom))::numeric, 6)
         USING ERRCODE = 'GG400';
+END $$;
+
+-- QGIS editors (plugins/core/schema/004_qgis_editors.sql) have no right on the
+-- territory: both functions run as its owner, finding functions only in pg_catalog and
+-- PostGIS's schema, as the grid history functions do.
+DO $$
+DECLARE
+    postgis name := (SELECT extnamespace::regnamespace::name FROM pg_extension
+                      WHERE extname = 'postgis');
+BEGIN
+    EXECUTE format('ALTER FUNCTION gridgeo.refresh_territory() SECURITY DEFINER '
+                   'SET search_path = pg_catalog, %I, pg_temp', postgis);
+    EXECUTE format('ALTER FUNCTION gridgeo.check_territory() SECURITY DEFINER '
+                   'SET search_path = pg_catalog, %I, pg_temp', postgis);
 END $$;
 
 SELECT gridgeo.refresh_territory();
