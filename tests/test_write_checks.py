@@ -89,6 +89,18 @@ def test_a_point_outside_the_territory_is_refused_unless_an_admin_says_so(
     assert moved.status_code == 400 and "territory" in moved.json()["description"]
 
 
+def test_a_hotline_call_outside_the_territory_is_refused(base_url: str,
+                                                        conn: psycopg.Connection) -> None:
+    before = _incidents(conn)
+    code = requests.get(f"{base_url}/open311/v2/services.json",
+                        timeout=30).json()[0]["service_code"]
+    refused = requests.post(f"{base_url}/open311/v2/requests.json", headers=EDITOR, data={
+        "service_code": code, "description": "路灯不亮", "lat": "0", "long": "0"}, timeout=30)
+    assert refused.status_code == 400, refused.text
+    assert "territory" in refused.json()["description"]
+    assert _incidents(conn) == before
+
+
 def test_every_point_table_checks_the_territory(conn: psycopg.Connection) -> None:
     """Scans far from their target are refused by the geofence first, so the trigger on
     inspections (like those on addresses and mine tunnels) is checked to be there."""
