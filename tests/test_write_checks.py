@@ -84,8 +84,10 @@ def test_a_point_outside_the_territory_is_refused_unless_an_admin_says_so(
     admin = _post(_incident(town, [0, 0]), base_url, {**ADMIN, **OVERRIDE})
     assert admin.status_code == 201, admin.text
     assert admin.json()["properties"]["grid_code"] is None
+    # Moving it needs the override again (incidents need If-Match).
     moved = requests.patch(admin.headers["Location"], json={"geometry": {
-        "type": "Point", "coordinates": [1, 1]}}, headers=ADMIN, timeout=30)
+        "type": "Point", "coordinates": [1, 1]}}, timeout=30,
+        headers={**ADMIN, "If-Match": admin.headers["ETag"]})
     assert moved.status_code == 400 and "territory" in moved.json()["description"]
 
 
