@@ -17,6 +17,7 @@ from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 
 from gridgeo.errors import RequestError
+from gridgeo.idempotency import idempotent
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
 from gridgeo.openapi import declare_gridgeo_answers, schemas_blueprint
@@ -43,6 +44,7 @@ from gridgeo.settings import get_settings
 # Landing page, collection list and one collection: the documents whose links clients follow.
 _LINKED_DOCUMENT = re.compile(r"^/(collections(/[^/]+)?)?/?$")
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+EXECUTION_ENDPOINT = "pygeoapi.execute_process_jobs"
 GEOJSON = "application/geo+json"
 
 
@@ -193,6 +195,8 @@ def create_app() -> Flask:
     from gridgeo.plugins import get_plugin_manager
     from gridgeo.styles import styles_blueprint
 
+    # A process execution may store what it makes: a create like any other.
+    APP.view_functions[EXECUTION_ENDPOINT] = idempotent(APP.view_functions[EXECUTION_ENDPOINT])
     APP.register_blueprint(styles_blueprint(get_plugin_manager()))
     for batch in get_plugin_manager().hook.gridgeo_blueprints():
         for blueprint in batch:

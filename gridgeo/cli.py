@@ -139,7 +139,9 @@ def serve(background: bool) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--supervise", type=click.IntRange(min=1), default=None, metavar="N",
+              help="keep N workers running, starting again any that exits")
+def worker(supervise: int | None) -> None:
     """Run queued process jobs until stopped (`gridgeo serve` starts these for you)."""
     import logging
     import threading
@@ -152,6 +154,14 @@ def worker() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     settings = get_settings()
+    if supervise is not None:
+        from gridgeo.jobs.supervisor import supervise as keep_running
+        from gridgeo.server import worker_pids_file
+
+        stop_supervising = threading.Event()
+        install_signal_handlers(stop_supervising)
+        keep_running(supervise, stop_supervising, worker_pids_file(settings))
+        return
     # `gridgeo serve` hands its rendered configuration over; alone, render our own.
     rendered = os.environ.get("PYGEOAPI_CONFIG")
     config_path = Path(rendered) if rendered else prepare_runtime(settings)[0]

@@ -7,6 +7,7 @@ from http import HTTPStatus
 import orjson
 import psycopg
 from flask import Response
+from psycopg_pool import PoolTimeout
 
 
 class RequestError(Exception):
@@ -30,9 +31,45 @@ class NotFound(RequestError):
         super().__init__(message, HTTPStatus.NOT_FOUND, "NotFound")
 
 
+class DatabaseUnavailable(RequestError):
+    """The database cannot be reached (down, restarting, every connection lost): a 503
+    that tells the client when to try again, instead of a long wait and a 500."""
+
+    RETRY_AFTER_S = 5
+
+    def __init__(self) -> None:
+        super().__init__("the database cannot be reached at the moment; try again in a few "
+                         "seconds (send a create again with the same Idempotency-Key and it "
+                         "is never made twice).", HTTPStatus.SERVICE_UNAVAILABLE,
+                         "ServiceUnavailable")
+
+    def response(self) -> Response:
+        response = super().response()
+        response.headers["Retry-After"] = str(self.RETRY_AFTER_S)
+        return response
+
+
+# Connection failures (class 08), and the server shutting down, crashed or still starting.
+_UNREACHABLE_STATES = ("57P01", "57P02", "57P03")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached, not that it refused a query
+    (a statement timeout is an OperationalError too, with its own SQLSTATE)."""
+    if isinstance(exc, DatabaseUnavailable | PoolTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate or ""
+    return state == "" or state.startswith("08") or state in _UNREACHABLE_STATES
+
+
 def trigger_refusal(exc: psycopg.Error, fallback: str) -> RequestError | None:
     """The refusal a gridgeo trigger raised (``RAISE ... USING ERRCODE = 'GG409'``) as the
-    HTTP status and sentence it chose; None for any other database error."""
+    HTTP status and sentence it chose, a 503 when the database cannot be reached; None for
+    any other database error."""
+    if database_unreachable(exc):
+        return DatabaseUnavailable()
     state = exc.diag.sqlstate or ""
     if state.startswith("GG") and state[2:].isdigit():
         return RequestError(exc.diag.message_primary or fallback, int(state[2:]))

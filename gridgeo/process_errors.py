@@ -16,6 +16,8 @@ from contextlib import contextmanager
 import psycopg
 from pygeoapi.process.base import ProcessorExecuteError
 
+from gridgeo.errors import DatabaseUnavailable, database_unreachable
+
 LOGGER = logging.getLogger(__name__)
 
 
@@ -28,8 +30,8 @@ def process_errors(process_id: str) -> Iterator[None]:
     """Client-facing sentences for bad input, database trouble and unexpected failures."""
     try:
         yield
-    except ProcessorExecuteError:
-        raise
+    except (ProcessorExecuteError, DatabaseUnavailable):
+        raise  # DatabaseUnavailable: a 503 with Retry-After, not a failed computation
     except InputError as exc:
         raise ProcessorExecuteError(user_msg=str(exc)) from exc
     except psycopg.errors.QueryCanceled as exc:
@@ -37,6 +39,8 @@ def process_errors(process_id: str) -> Iterator[None]:
         raise ProcessorExecuteError(user_msg="The computation took too long and was cancelled; "
                                     "narrow the selection and try again.") from exc
     except psycopg.OperationalError as exc:
+        if database_unreachable(exc):
+            raise DatabaseUnavailable() from exc
         LOGGER.error("%s: database unavailable: %s", process_id, exc)
         raise ProcessorExecuteError(user_msg="The database is not reachable; "
                                     "try again shortly.") from exc

@@ -44,22 +44,31 @@ def gunicorn_command(settings: Settings, background: bool) -> list[str]:
     return cmd
 
 
-def worker_pid_file(settings: Settings, n: int) -> Path:
-    return settings.home / f"worker-{n}.pid"
+def supervisor_pid_file(settings: Settings) -> Path:
+    return settings.home / "worker-supervisor.pid"
+
+
+def worker_pids_file(settings: Settings) -> Path:
+    """The running job workers' pids, one a line (kept by their supervisor)."""
+    return settings.home / "job-workers.pids"
 
 
 def start_workers(settings: Settings) -> None:
-    """Job workers as detached processes; each finishes its job before it stops."""
+    """Job workers, kept running by a detached supervisor that starts again any worker
+    that exits; each finishes its job before it stops."""
+    if settings.job_workers < 1:
+        return
     log = log_file(settings).with_name("worker.log").open("ab")
-    for n in range(settings.job_workers):
-        proc = subprocess.Popen([sys.executable, "-m", "gridgeo.cli", "worker"], stdout=log,
-                                stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-        worker_pid_file(settings, n).write_text(str(proc.pid))
+    proc = subprocess.Popen([sys.executable, "-m", "gridgeo.cli", "worker", "--supervise",
+                             str(settings.job_workers)], stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    supervisor_pid_file(settings).write_text(str(proc.pid))
 
 
 def stop_workers(settings: Settings) -> None:
+    # worker-N.pid: workers started without a supervisor by earlier versions.
     for path in settings.home.glob("worker-*.pid"):
-        _terminate(int(path.read_text().strip()), wait_seconds=30)
+        _terminate(int(path.read_text().strip()), wait_seconds=35)
         path.unlink(missing_ok=True)
 
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     api_keys: dict[str, str] = Field(
         default_factory=dict, description='API keys for machine clients: {"<key>": "<role>"}')
     pool_max_size: int = 8
+    pool_timeout_s: float = Field(
+        3.0, gt=0, description="how long a request waits for a database connection before "
+        "it is answered 503 (database unreachable)")
     statement_timeout_ms: int = 30_000
     # Bearer JWTs (e.g. from Keycloak): verified against this issuer, audience and key set.
     jwt_issuer: str | None = Field(None, description="the token issuer (iss) to accept")
@@ -45,6 +48,8 @@ class Settings(BaseSettings):
     jwt_leeway_s: int = 30
     max_body_bytes: int = Field(5 * 1024 * 1024, description="largest request body accepted")
     max_offset: int = Field(1_000_000, description="largest offset an items request may ask")
+    idempotency_ttl_s: int = Field(
+        86_400, gt=0, description="how long an Idempotency-Key and its answer are kept")
 
     @property
     def jwt_enabled(self) -> bool:

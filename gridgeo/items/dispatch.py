@@ -14,6 +14,7 @@ from flask import Request, Response
 from pygeoapi.provider.base import ProviderGenericError
 
 from gridgeo.errors import NotFound, RequestError
+from gridgeo.idempotency import respond
 from gridgeo.identity import current_identity
 from gridgeo.items import write
 from gridgeo.items.params import CollectionInfo
@@ -110,17 +111,22 @@ def _answer(info: CollectionInfo, base: str, created: bool = False) -> write.Ans
     return answer
 
 
+def _create(request: Request, info: CollectionInfo, target: write.WriteTarget,
+            base: str) -> Response:
+    feature = validate_feature(parse_json(request.get_data(), MAX_BODY_BYTES), target.info,
+                               set(target.writable), info.geometry_column,
+                               request.headers.get("Content-Crs", "").strip("<>") or None,
+                               partial=False)
+    return write.create(target, feature, _answer(info, base, created=True))
+
+
 def _write(request: Request, config: dict[str, Any], info: CollectionInfo,
            item_id: str | None, base: str) -> Response:
     # Which roles may write is configuration; which rows, row-level security.
     require(current_identity(), info.id, config["resources"][info.id], "write")
     target = _target(config, info)
     if request.method == "POST" and item_id is None:
-        feature = validate_feature(parse_json(request.get_data(), MAX_BODY_BYTES), target.info,
-                                   set(target.writable), info.geometry_column,
-                                   request.headers.get("Content-Crs", "").strip("<>") or None,
-                                   partial=False)
-        return write.create(target, feature, _answer(info, base, created=True))
+        return respond(request, lambda: _create(request, info, target, base))
     if item_id is None or request.method not in ("PUT", "PATCH", "DELETE"):
         raise RequestError(f"{request.method} is not allowed here; use POST on items, or PUT, "
                            "PATCH or DELETE on one item.", 405, "MethodNotAllowed")

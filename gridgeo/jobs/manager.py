@@ -21,6 +21,7 @@ from pygeoapi.process.base import (
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus
 
+from gridgeo.errors import DatabaseUnavailable
 from gridgeo.identity import Identity, current_identity
 from gridgeo.jobs import reset_reporter, set_reporter, store
 from gridgeo.process_writes import note_refusal, store_refusal, without_storing
@@ -60,6 +61,8 @@ def run_processor(processor: BaseProcessor, job_id: str, data: dict[str, Any],
         return mimetype, outputs, JobStatus.successful
     except ProcessorGenericError as exc:
         message = exc.message
+    except DatabaseUnavailable:
+        raise  # nothing can be stored now; the client is told to retry (503)
     except Exception:
         LOGGER.exception("job %s failed", job_id)
         message = f"the process failed on the server (job {job_id}); see the server log"

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from pygeoapi.plugin import load_plugin
 
+from gridgeo.errors import DatabaseUnavailable
 from gridgeo.identity import reset_identity, set_identity
 from gridgeo.jobs import store
 from gridgeo.jobs.manager import identity_from_record, run_processor
@@ -17,6 +18,11 @@ from gridgeo.jobs.manager import identity_from_record, run_processor
 LOGGER = logging.getLogger(__name__)
 # A running job whose progress has not moved for this long lost its worker.
 STALE_AFTER = "15 minutes"
+# Reconnecting after a lost connection: first after this long, then twice as long each
+# time, at most this long.
+FIRST_RETRY_S = 0.5
+LAST_RETRY_S = 15.0
+CONNECT_TIMEOUT_S = 5
 
 
 def processor_definitions(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -53,10 +59,45 @@ def run_job(job: dict[str, Any], processors: dict[str, dict[str, Any]]) -> None:
 
 def run_worker(config: dict[str, Any], database_url: str, stop: threading.Event,
                poll_seconds: float = 2.0) -> None:
-    """Claim and run jobs until ``stop`` is set; a job in progress is finished first."""
+    """Claim and run jobs until ``stop`` is set; a job in progress is finished first.
+
+    A lost database connection (the database restarted, the network dropped) is not the
+    end: the worker reconnects with backoff and runs the jobs queued meanwhile.
+    """
     processors = processor_definitions(config)
-    with psycopg.connect(database_url, autocommit=True) as listener:
+    backoff = Backoff()
+    while not stop.is_set():
+        try:
+            _serve_jobs(processors, database_url, stop, poll_seconds, backoff)
+            return
+        except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+            delay = backoff.next_delay()
+            LOGGER.warning("database connection lost (%s); reconnecting in %.1f s",
+                           str(exc).strip() or type(exc).__name__, delay)
+            stop.wait(delay)
+
+
+class Backoff:
+    """Waits between reconnection attempts: doubling from FIRST_RETRY_S to LAST_RETRY_S."""
+
+    def __init__(self) -> None:
+        self.delay = FIRST_RETRY_S
+
+    def next_delay(self) -> float:
+        delay, self.delay = self.delay, min(self.delay * 2, LAST_RETRY_S)
+        return delay
+
+    def reset(self) -> None:
+        self.delay = FIRST_RETRY_S
+
+
+def _serve_jobs(processors: dict[str, dict[str, Any]], database_url: str,
+                stop: threading.Event, poll_seconds: float, backoff: Backoff) -> None:
+    with psycopg.connect(database_url, autocommit=True,
+                         connect_timeout=CONNECT_TIMEOUT_S) as listener:
         listener.execute("LISTEN gridgeo_jobs")
+        backoff.reset()
+        LOGGER.info("listening for jobs")
         if fail_stale_jobs(listener):
             LOGGER.warning("marked stale running jobs as failed")
         while not stop.is_set():

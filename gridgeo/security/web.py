@@ -12,7 +12,7 @@ import orjson
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
-from gridgeo.errors import RequestError
+from gridgeo.errors import DatabaseUnavailable, RequestError, database_unreachable
 from gridgeo.identity import current_identity
 from gridgeo.security.access import allowed, require
 
@@ -88,6 +88,9 @@ def unexpected_error(exc: Exception) -> Response:
     """Any exception nobody turned into a sentence: logged with an id, answered as JSON."""
     if isinstance(exc, RequestError):
         return exc.response()
+    if database_unreachable(exc):
+        LOGGER.warning("database unreachable: %s", exc)
+        return DatabaseUnavailable().response()
     if isinstance(exc, HTTPException):
         if exc.code != 413:
             return exc  # type: ignore[return-value]  # redirects, 404s, 405s as werkzeug makes them

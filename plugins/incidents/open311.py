@@ -17,6 +17,7 @@ from gridgeo_plugins.incidents.db import require_writer, write_transaction
 
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
+from gridgeo.idempotency import idempotent
 
 blueprint = Blueprint("gridgeo_open311", __name__, url_prefix="/open311/v2")
 MAX_TEXT = 4000
@@ -84,6 +85,7 @@ def _location(form: dict[str, Any]) -> tuple[float | None, float | None, str | N
 
 
 @blueprint.post("/requests.json")
+@idempotent
 def create_request() -> Response:
     """A hotline call becomes an incident in state reported; answers its case number."""
     require_writer("creating a service request")

@@ -32,7 +32,8 @@ def save_routes(conn: Any, day: dt.date, routes: list[dict[str, Any]]) -> list[s
              r.get("assignee_id"), r.get("area"), r["length_m"], r["duration_s"],
              orjson.dumps(r["stops"]).decode(), line))
         numbers.append(number)
-    conn.commit()
+    # No commit here: the caller's transaction commits (with an Idempotency-Key record,
+    # when the execution carries one).
     return numbers
 
 

@@ -12,6 +12,7 @@ from gridgeo_plugins.scans.parse import Scan, parse_scan
 
 from gridgeo.db.pool import connection
 from gridgeo.errors import RequestError, trigger_refusal
+from gridgeo.idempotency import idempotent
 from gridgeo.identity import current_identity
 from gridgeo.security.access import require_for
 
@@ -110,6 +111,7 @@ def _begin(conn: psycopg.Connection, inspector: str) -> None:
 
 
 @blueprint.post("/scans")
+@idempotent
 def scan_one() -> Response:
     """One scan: 201 when recorded, 200 when it was recorded before, else a 4xx sentence."""
     inspector = _inspector()
@@ -121,6 +123,7 @@ def scan_one() -> Response:
 
 
 @blueprint.post("/scans/batch")
+@idempotent
 def scan_batch() -> Response:
     """Scans uploaded after working offline: every scan is answered on its own."""
     inspector = _inspector()
