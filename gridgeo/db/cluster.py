@@ -44,12 +44,18 @@ class Cluster:
         return self.home / "pg"
 
     @property
+    def storage(self) -> Path:
+        """Where the cluster's files are: the link's target, which the server's user can
+        reach even when it cannot enter the folders above the link (see _storage_dir)."""
+        return self.link.resolve() if self.link.is_symlink() else self.link
+
+    @property
     def datadir(self) -> Path:
-        return self.link / "data"
+        return self.storage / "data"
 
     @property
     def socket_dir(self) -> Path:
-        return self.link / "run"
+        return self.storage / "run"
 
     @property
     def password_file(self) -> Path:
@@ -74,7 +80,7 @@ class Cluster:
         if not self.is_running():
             try:
                 self._run("pg_ctl", "-D", str(self.datadir), "-l",
-                          str(self.link / "server.log"), "-w", "-t", "60", "start")
+                          str(self.storage / "server.log"), "-w", "-t", "60", "start")
             except ClusterError as exc:
                 raise ClusterError(f"{exc}; {self._last_fatal()}") from None
         self._ensure_database()
@@ -99,7 +105,7 @@ class Cluster:
 
     def _last_fatal(self) -> str:
         """The server log's last FATAL line, with a hint for the usual one (a busy port)."""
-        log = self.link / "server.log"
+        log = self.storage / "server.log"
         lines = log.read_text(errors="replace").splitlines() if log.exists() else []
         fatal = next((ln for ln in reversed(lines) if "FATAL" in ln or "could not bind" in ln),
                      "see " + str(log))

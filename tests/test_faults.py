@@ -1,0 +1,195 @@
+"""A database crash during writes: kill -9 of the postmaster of a cluster made for the test.
+
+The cluster is the test's own (its own GRIDGEO_HOME and port): other fixtures hold
+connections to the suite's cluster. Every create carries an Idempotency-Key; afterwards
+every create whose answer was lost or a 5xx is sent again with its key, and every
+acknowledged create must be there exactly once. A job worker killed on the way is
+started again by `gridgeo serve`, and a job queued after the outage runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+
+from gridgeo.db.pool import connect
+from tests.conftest import EDITOR, EDITOR_KEY, free_port
+from tests.test_incidents_fieldtown import CATEGORY, CENTRE, ensure_field_town
+
+CLI = [sys.executable, "-m", "gridgeo.cli"]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    home: Path
+    env: dict[str, str]
+    base_url: str
+    database_url: str
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0 or not check, f"gridgeo {' '.join(args)}: {done.stderr}"
+        return done
+
+    def postmaster_pid(self) -> int:
+        return int((self.home / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+
+    def worker_pids(self) -> list[int]:
+        path = self.home / "job-workers.pids"
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@pytest.fixture()
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    """A private cluster (`gridgeo db start`), migrated, with the field town, and a server."""
+    home, port = tmp_path / "home", free_port()
+    t0 = time.monotonic()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYGEOAPI_") and k != "GRIDGEO_DATABASE_URL"}
+    env.update(GRIDGEO_HOME=str(home), GRIDGEO_PG_PORT=str(free_port()),
+               GRIDGEO_PORT=str(port), GRIDGEO_DEM_PATH=str(tmp_path / "dem.tif"),
+               GRIDGEO_API_KEYS=json.dumps({EDITOR_KEY: "gis_editor"}))
+    bare = Deployment(home, env, f"http://127.0.0.1:{port}", "")
+    try:
+        bare.cli("db", "start")
+        print("start", time.monotonic() - t0)
+        bare.cli("db", "migrate")
+        print("migrate", time.monotonic() - t0)
+        url = bare.cli("db", "url").stdout.strip()
+        with connect(url) as conn:
+            ensure_field_town(conn)
+        print("town", time.monotonic() - t0)
+        bare.cli("serve", "--background")
+        print("serve", time.monotonic() - t0)
+        yield Deployment(home, env, bare.base_url, url)
+    finally:
+        bare.cli("stop", check=False)
+
+
+@dataclass
+class Writer:
+    """Creates incidents with keys until stopped; remembers every create and its answer."""
+
+    base_url: str
+    answers: dict[str, int | None] = field(default_factory=dict)  # key: status, None = lost
+    stop: threading.Event = field(default_factory=threading.Event)
+    paused: threading.Event = field(default_factory=threading.Event)
+    idle: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            if self.paused.is_set():
+                self.idle.set()
+                time.sleep(0.05)
+                continue
+            self.idle.clear()
+            key = str(uuid.uuid4())
+            self.answers[key] = _create(self.base_url, key)
+
+
+def _incident(key: str) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(CENTRE)},
+            "properties": {"category_code": CATEGORY, "title": f"crash {key}",
+                           "source": "grid_worker"}}
+
+
+def _create(base_url: str, key: str) -> int | None:
+    try:
+        return requests.post(f"{base_url}/collections/incidents/items", json=_incident(key),
+                             headers={**EDITOR, "Idempotency-Key": key}, timeout=10).status_code
+    except requests.RequestException:
+        return None  # the answer was lost
+
+
+def _until(what: str, seconds: float, probe: Callable[[], Any]) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not happen within {seconds:.0f} s")
+
+
+def _database_down_answer(base_url: str) -> list[requests.Response]:
+    answer = requests.get(f"{base_url}/collections/incidents/items", params={"limit": 1},
+                          headers={**EDITOR, "Accept": "application/geo+json"}, timeout=5)
+    assert answer.status_code in (200, 503), answer.text
+    return [answer] if answer.status_code == 503 else []  # a 503 Response is falsy
+
+
+def _restarted(deployment: Deployment) -> bool:
+    # The old backends leave when they notice the postmaster is gone; until then the
+    # new one may not start.
+    return deployment.cli("db", "start", check=False).returncode == 0
+
+
+def _queue_job(base_url: str) -> str | None:
+    headers = {**EDITOR, "Prefer": "respond-async", "Idempotency-Key": "outage-job"}
+    answer = requests.post(f"{base_url}/processes/grid-topology/execution",
+                           json={"inputs": {"level": "town"}}, headers=headers, timeout=10)
+    assert answer.status_code in (201, 503), answer.text
+    return answer.headers["Location"] if answer.status_code == 201 else None
+
+
+def _job_done(location: str) -> str | None:
+    status = requests.get(location, params={"f": "json"}, headers=EDITOR, timeout=10).json()
+    return status["status"] if status["status"] in ("successful", "failed") else None
+
+
+def test_a_database_crash_loses_and_duplicates_no_create(deployment: Deployment) -> None:
+    writers = [Writer(deployment.base_url) for _ in range(3)]
+    threads = [threading.Thread(target=w.run) for w in writers]
+    for thread in threads:
+        thread.start()
+    try:
+        _until("the first creates", 10, lambda: sum(
+            s == 201 for w in writers for s in list(w.answers.values())) >= 8)
+        worker = _until("a job worker", 5, deployment.worker_pids)[0]
+        os.kill(worker, signal.SIGKILL)
+        os.kill(deployment.postmaster_pid(), signal.SIGKILL)
+        # One request alone (not queued behind the writers' for a web worker) is answered
+        # 503 within its 5 s timeout.
+        for w in writers:
+            w.paused.set()
+        _until("the writers' last answers", 15, lambda: all(w.idle.is_set() for w in writers))
+        down, = _until("a 503", 10, lambda: _database_down_answer(deployment.base_url))
+        assert down.headers["Retry-After"].isdigit()
+        assert "database cannot be reached" in down.json()["description"]
+        for w in writers:
+            w.paused.clear()
+        _until("the cluster restart", 15, lambda: _restarted(deployment))
+        # Requests recover by themselves, and so do the job workers.
+        location = _until("a queued job", 10, lambda: _queue_job(deployment.base_url))
+        assert worker not in _until("a new job worker", 5, deployment.worker_pids)
+    finally:
+        for w in writers:
+            w.stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+    answers = {k: s for w in writers for k, s in w.answers.items()}
+    unanswered = [k for k, s in answers.items() if s is None or s >= 500]
+    assert set(answers.values()) <= {201, 503, None}, answers
+    for key in unanswered:  # the clients retry, with their keys
+        answers[key] = _until(f"the retry of {key}", 10,
+                              lambda key=key: _create(deployment.base_url, key) == 201 and 201)
+    with psycopg.connect(deployment.database_url) as conn:
+        titles = conn.execute("SELECT title, count(*) FROM gridgeo.incidents"
+                              " WHERE title LIKE 'crash %' GROUP BY title").fetchall()
+    assert dict(titles) == {f"crash {k}": 1 for k in answers}
+    assert _until("the queued job", 15, lambda: _job_done(location)) == "successful"
