@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import EDITOR, ROLE_KEYS
+from tests.test_incidents_fieldtown import field_town  # noqa: F401  (fixture)
 
 ADMIN = {"Authorization": f"Bearer {next(k for k, r in ROLE_KEYS.items() if r == 'admin')}"}
 # Not the day test_patrol_process counts its stored routes on.
@@ -191,3 +192,22 @@ def test_an_async_execution_queues_one_job(base_url: str, demo_db_url: str) -> N
     assert answers[0].json()["jobID"] == answers[1].json()["jobID"]
     assert _count(demo_db_url, "SELECT count(*) FROM gridgeo.jobs WHERE job_id::text = %s",
                   answers[0].json()["jobID"]) == 1
+
+
+def test_a_scan_with_a_key_is_answered_as_the_first_time(request: pytest.FixtureRequest) -> None:
+    """A scan's scan_uuid already makes a replay harmless (200, duplicate); with an
+    Idempotency-Key the retry gets the first answer itself, as every create does."""
+    from tests.test_scans import greenhouse_scan
+
+    town = request.getfixturevalue("field_town")
+    body = greenhouse_scan(250)
+    headers = {**EDITOR, "Idempotency-Key": body["scan_uuid"]}
+    answers = [requests.post(f"{town.base_url}/scans", json=body, headers=headers, timeout=30)
+               for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201], answers[0].text
+    assert answers[0].json() == answers[1].json() and answers[0].json()["status"] == "created"
+    assert answers[1].headers["Idempotent-Replayed"] == "true"
+    without_key = requests.post(f"{town.base_url}/scans", json=body, headers=EDITOR, timeout=30)
+    assert without_key.status_code == 200 and without_key.json()["status"] == "duplicate"
+    assert _count(town.url, "SELECT count(*) FROM gridgeo.inspections WHERE scan_uuid = %s",
+                  body["scan_uuid"]) == 1

@@ -28,7 +28,7 @@ _pool: ConnectionPool | None = None
 CONNECT_TIMEOUT_S = 2
 # A connection the pool could not open is given up after this long; the next request
 # that waits makes a new attempt, so the pool recovers soon after the database returns.
-RECONNECT_TIMEOUT_S = 10.0
+RECONNECT_TIMEOUT_S = 5.0
 # The transaction of a unit of work (see ``unit_of_work``), joined by every connection()
 # inside it.
 _unit: ContextVar[psycopg.Connection | None] = ContextVar("gridgeo_unit_of_work", default=None)

@@ -21,7 +21,7 @@ STALE_AFTER = "15 minutes"
 # Reconnecting after a lost connection: first after this long, then twice as long each
 # time, at most this long.
 FIRST_RETRY_S = 0.5
-LAST_RETRY_S = 15.0
+LAST_RETRY_S = 5.0
 CONNECT_TIMEOUT_S = 5
 
 
