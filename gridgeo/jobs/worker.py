@@ -21,7 +21,7 @@ STALE_AFTER = "15 minutes"
 # Reconnecting after a lost connection: first after this long, then twice as long each
 # time, at most this long.
 FIRST_RETRY_S = 0.5
-LAST_RETRY_S = 5.0
+LAST_RETRY_S = 2.0
 CONNECT_TIMEOUT_S = 5
 
 
@@ -58,7 +58,7 @@ def run_job(job: dict[str, Any], processors: dict[str, dict[str, Any]]) -> None:
 
 
 def run_worker(config: dict[str, Any], database_url: str, stop: threading.Event,
-               poll_seconds: float = 2.0) -> None:
+               poll_seconds: float = 1.0) -> None:
     """Claim and run jobs until ``stop`` is set; a job in progress is finished first.
 
     A lost database connection (the database restarted, the network dropped) is not the
