@@ -38,10 +38,10 @@ class DatabaseUnavailable(RequestError):
     RETRY_AFTER_S = 5
 
     def __init__(self) -> None:
-        super().__init__("the database cannot be reached at the moment; try again in a few "
-                         "seconds (send a create again with the same Idempotency-Key and it "
-                         "is never made twice).", HTTPStatus.SERVICE_UNAVAILABLE,
-                         "ServiceUnavailable")
+        super().__init__("the database cannot be reached (or has no free connection) at the "
+                         "moment; try again in a few seconds (send a create again with the "
+                         "same Idempotency-Key and it is never made twice).",
+                         HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable")
 
     def response(self) -> Response:
         response = super().response()
