@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,7 +84,12 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         yield Deployment(home, env, bare.base_url, url)
     finally:
         server.stop(settings)
-        cluster_from(settings).stop()
+        cluster = cluster_from(settings)
+        cluster.stop()
+        # Under a folder the server's user cannot enter, the cluster's files live outside
+        # tmp_path (gridgeo/db/cluster.py, _storage_dir): remove them too.
+        if cluster.link.is_symlink():
+            shutil.rmtree(cluster.storage, ignore_errors=True)
 
 
 class Writer:
