@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import psycopg
 from flask import Request, Response, make_response, request
 from psycopg.types.json import Jsonb
@@ -104,9 +105,14 @@ def request_key(req: Request) -> str | None:
 
 
 def request_hash(req: Request) -> bytes:
-    """What makes two requests the same request: method, path, query and body."""
+    """What makes two requests the same request: method, path, query and body.
+
+    A form body may have been parsed (and its stream read) before: its fields count then.
+    """
+    body = req.get_data()
+    form = orjson.dumps(sorted(req.form.items(multi=True)))
     digest = hashlib.sha256()
-    for part in (req.method.encode(), req.path.encode(), req.query_string, req.get_data()):
+    for part in (req.method.encode(), req.path.encode(), req.query_string, body, form):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.digest()
