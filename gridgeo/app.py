@@ -20,7 +20,7 @@ from gridgeo.errors import RequestError
 from gridgeo.idempotency import idempotent
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
-from gridgeo.openapi import declare_gridgeo_answers, schemas_blueprint
+from gridgeo.openapi import declare_gridgeo_answers, declare_page_size, schemas_blueprint
 from gridgeo.process_docs import (
     correct_descriptions,
     describes_processes,
@@ -162,6 +162,7 @@ def _correct_openapi() -> None:
             paths.setdefault(path, item)
     declare_gridgeo_answers(parsed, server_url)
     match_job_control(parsed, _job_control())
+    declare_page_size(parsed, flask_app.CONFIG["server"].get("limits", {}))
     flask_app.api_.openapi = orjson.dumps(parsed).decode()
 
 

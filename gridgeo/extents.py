@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import psycopg
@@ -44,7 +45,10 @@ def _bbox(conn: psycopg.Connection, table: str, column: str) -> list[float] | No
             sql.Identifier(column), sql.Identifier(table))).fetchone()
     if row is None or row[0] is None:
         return None
-    return [round(v, 6) for v in row]
+    # Rounded outwards: QGIS pages a layer with its extent as bbox, and an extent rounded
+    # to the nearest would leave out the features on its edges.
+    return [math.floor(row[0] * 1e6) / 1e6, math.floor(row[1] * 1e6) / 1e6,
+            math.ceil(row[2] * 1e6) / 1e6, math.ceil(row[3] * 1e6) / 1e6]
 
 
 def _interval(conn: psycopg.Connection, source: str, column: str) -> tuple[str, str] | None:

@@ -147,6 +147,30 @@ def declare_gridgeo_answers(document: dict[str, Any], server_url: str) -> None:
                         "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 
+def declare_page_size(document: dict[str, Any], limits: dict[str, Any]) -> None:
+    """Name the page size once, as ``components/parameters/limit`` (in place).
+
+    QGIS reads the largest and default page size only from there; without it, it pages
+    by 100 whatever each path says. Items paths whose own ``limit`` is the server's refer
+    to it; a collection with limits of its own keeps its inline parameter.
+    """
+    maximum, default = int(limits.get("max_items", 10)), int(limits.get("default_items", 10))
+    schema = {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}
+    parameters = document.setdefault("components", {}).setdefault("parameters", {})
+    parameters["limit"] = {
+        "name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
+        "description": f"The number of items in one page: 1 to {maximum} ({default} when "
+                       "left out); follow the next link for more.",
+        "schema": schema}
+    for path, operations in document.get("paths", {}).items():
+        get = operations.get("get") if path.endswith("/items") else None
+        for i, parameter in enumerate((get or {}).get("parameters", [])):
+            if parameter.get("name") == "limit" and parameter.get("in") == "query" \
+                    and all(parameter.get("schema", {}).get(k) == schema[k]
+                            for k in ("maximum", "default")):
+                get["parameters"][i] = {"$ref": "#/components/parameters/limit"}  # type: ignore[index]
+
+
 def _rewrite(node: Any, schemas_url: str) -> Any:
     if isinstance(node, list):
         return [_rewrite(item, schemas_url) for item in node]

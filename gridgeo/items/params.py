@@ -38,6 +38,7 @@ class CollectionInfo:
     limits: dict[str, Any]
     crs: list[str]
     count: str = "exact"  # numberMatched: exact, estimated (planner) or off
+    extent: list[float] | None = None  # CRS84 bbox of the data when the server started
 
 
 def parse_limit(args: Mapping[str, str], limits: dict[str, Any]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ import orjson
 import psycopg
 from flask import Response
 
+from gridgeo.db.area import protected_tables, read_within
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
 from gridgeo.items.params import CollectionInfo, build_query, parse_output_crs
@@ -33,7 +35,11 @@ def collection_info(config: dict[str, Any], collection_id: str) -> CollectionInf
     if provider_def is None:
         return None
     limits = {**config["server"].get("limits", {}), **resource.get("limits", {})}
-    return PostGISProvider(provider_def).describe(collection_id, limits)  # type: ignore[no-any-return]
+    info = PostGISProvider(provider_def).describe(collection_id, limits)
+    extent = resource.get("extents", {}).get("spatial", {}).get("bbox")
+    if extent and not isinstance(extent[0], list) and len(extent) == 4:
+        info = dataclasses.replace(info, extent=[float(v) for v in extent])
+    return info  # type: ignore[no-any-return]
 
 
 def _href(base: str, args: Mapping[str, str], **changes: Any) -> str:
@@ -68,18 +74,44 @@ def _number_matched(conn: psycopg.Connection, query: FeatureQuery, mode: str) ->
     if mode == "off":
         return None
     if mode == "estimated":
-        plan = conn.execute(*query.estimate()).fetchone()[0]  # type: ignore[index]
+        plan = conn.execute(*query.estimate(), prepare=query.prepare).fetchone()[0]  # type: ignore[index]
         return int(plan[0]["Plan"]["Plan Rows"])
-    return int(conn.execute(*query.count()).fetchone()[0])  # type: ignore[index]
+    return int(conn.execute(*query.count(), prepare=query.prepare).fetchone()[0])  # type: ignore[index]
+
+
+def _holds(bbox: list[float], extent: list[float]) -> bool:
+    return bbox[0] <= extent[0] and bbox[1] <= extent[1] and \
+        bbox[2] >= extent[2] and bbox[3] >= extent[3]
+
+
+def without_idle_bbox(conn: psycopg.Connection, query: FeatureQuery,
+                      info: CollectionInfo) -> FeatureQuery:
+    """The query without its bbox when no row lies outside it (QGIS asks for each layer's
+    extent); only a bbox holding the collection's advertised extent is looked at."""
+    if not (query.bbox and query.bbox_srid == 4490 and info.extent
+            and _holds(query.bbox, info.extent)):
+        return query
+    if conn.execute(*query.outside_bbox(), prepare=False).fetchone()[0]:  # type: ignore[index]
+        return query
+    return dataclasses.replace(query, bbox=None)
+
+
+def read_page(conn: psycopg.Connection, query: FeatureQuery, info: CollectionInfo,
+              hits_only: bool = False) -> tuple[FeatureQuery, int | None, list[Any]]:
+    """The query as run, its numberMatched and its rows (each one feature's GeoJSON text)."""
+    query = without_idle_bbox(conn, query, info)
+    if query.bbox and info.table in protected_tables(conn):
+        read_within(conn, *query.bbox_area())
+    matched = _number_matched(conn, query, info.count)
+    rows = [] if hits_only else conn.execute(*query.features(), prepare=query.prepare).fetchall()
+    return query, matched, rows
 
 
 def items_response(info: CollectionInfo, args: Mapping[str, str], base: str) -> Response:
     """GET /collections/{id}/items as GeoJSON."""
     query = build_query(args, info)
-    hits_only = args.get("resulttype") == "hits"
     with database_errors(), connection() as conn:
-        matched = _number_matched(conn, query, info.count)
-        rows = [] if hits_only else conn.execute(*query.features()).fetchall()
+        query, matched, rows = read_page(conn, query, info, args.get("resulttype") == "hits")
     head: dict[str, Any] = {"type": "FeatureCollection"}
     if matched is not None:
         head["numberMatched"] = matched

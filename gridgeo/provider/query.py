@@ -14,6 +14,7 @@ from gridgeo.provider.crs import OutputCrs
 from gridgeo.provider.ids import id_equals
 
 SCHEMA = "gridgeo"
+_FAR = 1e9  # beyond any EPSG:4490 coordinate
 
 
 @dataclass
@@ -37,6 +38,20 @@ class FeatureQuery:
     offset: int = 0
     skip_geometry: bool = False
     id_type: str = "text"  # the id column's PostgreSQL type
+
+    @property
+    def plan_per_request(self) -> bool:
+        """Whether the best plan depends on the values: a prepared statement's generic plan
+        guesses a bbox's selectivity (the same for a street and the whole town), which
+        turned an extent page into a sort of every row. Such statements are never
+        prepared, so PostgreSQL plans them with the values (and folds the envelope and
+        its transform into a constant instead of computing them per row)."""
+        return bool(self.bbox or self.datetime or self.equals or self.condition)
+
+    @property
+    def prepare(self) -> bool | None:
+        """psycopg's ``prepare`` argument for this query's statements."""
+        return False if self.plan_per_request else None
 
     # -- pieces ----------------------------------------------------------------
 
@@ -66,6 +81,11 @@ class FeatureQuery:
         if not parts:
             return sql.SQL(""), params
         return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts), params
+
+    def bbox_area(self) -> tuple[sql.Composable, list[Any]]:
+        """The bbox as an EPSG:4490 geometry expression and its parameters."""
+        assert self.bbox is not None
+        return self._bbox_geometry(), list(self.bbox)
 
     def _bbox_geometry(self) -> sql.Composable:
         envelope = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, {})").format(
@@ -138,6 +158,22 @@ class FeatureQuery:
         where, params = self.where()
         return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(self._relation()) \
             + where, params
+
+    def outside_bbox(self) -> tuple[sql.Composed, list[Any]]:
+        """Whether any row lies outside the (EPSG:4490) bbox. None does when a client asks
+        for its layer's extent, as QGIS does: then the bbox filters nothing and the page
+        is read without it (an exact count otherwise tests every row's geometry). Only
+        rows touching the four sides beyond the bbox are tested, through the index."""
+        assert self.bbox is not None and self.bbox_srid == 4490
+        x1, y1, x2, y2 = self.bbox
+        beyond = [(-_FAR, -_FAR, x1, _FAR), (x2, -_FAR, _FAR, _FAR),
+                  (-_FAR, -_FAR, _FAR, y1), (-_FAR, y2, _FAR, _FAR)]
+        geom = self._col(self.geometry_column)
+        side = sql.SQL("({} && ST_MakeEnvelope(%s, %s, %s, %s, 4490) AND NOT ST_CoveredBy({}, "
+                       "ST_MakeEnvelope(%s, %s, %s, %s, 4490)))").format(geom, geom)
+        stmt = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL OR {})").format(
+            self._relation(), geom, sql.SQL(" OR ").join([side] * len(beyond)))
+        return stmt, [v for box in beyond for v in (*box, *self.bbox)]
 
     def single(self, identifier: str,
                version_of: str | None = None) -> tuple[sql.Composed, list[Any]]:

@@ -7,6 +7,10 @@ the matching rows are simplified (tolerance: one tile pixel,
 below what ST_AsMVTGeom's snapping keeps anyway) and
 transformed to 3857 for ``ST_AsMVTGeom``. Only the non-personal columns listed here
 are ever selected, whatever the caller may see elsewhere.
+
+The tile's area is also named for row-level security (gridgeo.db.area), whose policies
+would otherwise keep the index out of reach; and features go into the tile in id
+order, so a tile's bytes and ETag do not change with the plan PostgreSQL picks.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import sql
+
+from gridgeo.db.area import read_within
 
 WEB_MERCATOR_HALF = 20037508.342789244
 EXTENT = 4096
@@ -81,6 +88,10 @@ def zoom_condition(layer: TileLayer, z: int) -> sql.Composable:
     return sql.SQL("(") + sql.SQL(" OR ").join(sql.SQL(c) for c in shown) + sql.SQL(")")
 
 
+# The tile with its margin in storage coordinates: what the tile query's rows lie in.
+AREA = sql.SQL("ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), 4490)")
+
+
 def tile_query(layer: TileLayer, z: int) -> sql.Composed:
     """The statement for one tile; parameters: z, x, y, margin, tolerance."""
     geom = sql.SQL("t.geom")
@@ -90,18 +101,17 @@ def tile_query(layer: TileLayer, z: int) -> sql.Composed:
     return sql.SQL("""
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile,
-           ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin)s), 4490)
-               AS filter
+           {area} AS filter
 ), rows AS (
     SELECT {columns},
            ST_AsMVTGeom(ST_Transform({geom}, 3857), b.tile, {extent}, {buffer}, true) AS mvt_geom
       FROM gridgeo.{view} t, bounds b
      WHERE t.geom && b.filter AND {zoom}
 )
-SELECT ST_AsMVT(rows.*, {name}, {extent}, 'mvt_geom', 'id') FROM rows
+SELECT ST_AsMVT(rows.*, {name}, {extent}, 'mvt_geom', 'id' ORDER BY rows.id) FROM rows
  WHERE mvt_geom IS NOT NULL""").format(
-        columns=columns, geom=geom, extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER),
-        view=sql.Identifier(layer.view), zoom=zoom_condition(layer, z),
+        area=AREA, columns=columns, geom=geom, extent=sql.Literal(EXTENT),
+        buffer=sql.Literal(BUFFER), view=sql.Identifier(layer.view), zoom=zoom_condition(layer, z),
         name=sql.Literal(layer.collection))
 
 
@@ -110,11 +120,13 @@ def tile_params(z: int, x: int, y: int) -> dict[str, float | int]:
             "tolerance": pixel_size_degrees(z)}
 
 
-def render_tile(conn: object, layer: TileLayer, z: int, x: int, y: int) -> bytes:
+def render_tile(conn: psycopg.Connection, layer: TileLayer, z: int, x: int, y: int) -> bytes:
     """The MVT bytes of one tile (empty for a tile with no features or below min_zoom)."""
     if z < layer.min_zoom:
         return b""
-    row = conn.execute(tile_query(layer, z), tile_params(z, x, y)).fetchone()  # type: ignore[attr-defined]
+    params = tile_params(z, x, y)
+    read_within(conn, AREA, params)
+    row = conn.execute(tile_query(layer, z), params).fetchone()
     return bytes(row[0]) if row and row[0] else b""
 
 
