@@ -95,8 +95,8 @@ def test_extent_bbox_is_dropped_only_when_nothing_lies_outside(
     conn.execute("UPDATE gridgeo.addresses SET geom = ST_SetSRID(ST_MakePoint(%s, %s), 4490)"
                  " WHERE id = (SELECT min(id) FROM gridgeo.addresses)", (x2 + 0.001, y2))
     as_app(conn, "anonymous")
-    run, matched, _ = read_page(conn, query, info)
-    assert run.bbox == [x1, y1, x2, y2]
+    run, matched, exact, _ = read_page(conn, query, info)
+    assert run.bbox == [x1, y1, x2, y2] and exact
     assert matched == conn.execute("SELECT count(*) - 1 FROM gridgeo.addresses").fetchone()[0]
 
 
@@ -223,3 +223,22 @@ def test_the_same_tile_eight_times_is_the_same_bytes_and_etag(base_url: str,
     responses = [get_tile(base_url, "addresses", 14, x, y) for _ in range(8)]
     assert {r.content for r in responses} == {render_tile(conn, LAYERS["addresses"], 14, x, y)}
     assert {r.headers["ETag"] for r in responses} == {f'"{etag(responses[0].content)}"'}
+
+
+# -- counts at a million rows -------------------------------------------------------------
+
+def test_large_collections_estimate_their_count_and_small_results_stay_exact(
+        base_url: str, conn: psycopg.Connection) -> None:
+    from gridgeo.items.respond import number_matched
+
+    info = addresses_info(base_url)
+    assert info.count == "estimated"
+    total = conn.execute("SELECT count(*) FROM gridgeo.addresses").fetchone()[0]
+    query = build_query({}, info)
+    assert number_matched(conn, query, info.count) == (total, True)
+    estimate, exact = number_matched(conn, query, info.count, exact_below=1000)
+    assert not exact and 0.5 * total < estimate < 2 * total
+    body = requests.get(f"{base_url}/collections/addresses/items",
+                        params={"limit": 10, "offset": total - 3}, headers=GEOJSON,
+                        timeout=60).json()
+    assert body["numberMatched"] == total and "next" not in [x["rel"] for x in body["links"]]
