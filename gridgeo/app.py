@@ -40,6 +40,7 @@ from gridgeo.security.web import (
     unexpected_error,
 )
 from gridgeo.settings import get_settings
+from gridgeo.standards import SCHEMA_PATH, add_landing_links, declare_conformance, type_the_geometry
 
 # Landing page, collection list and one collection: the documents whose links clients follow.
 _LINKED_DOCUMENT = re.compile(r"^/(collections(/[^/]+)?)?/?$")
@@ -116,12 +117,19 @@ def _finish_response(response: Response) -> Response:
             and response.mimetype == "application/json" and not response.direct_passthrough):
         _declared_job_control(response)
     is_json = response.mimetype in ("application/json", GEOJSON)
+    if "json" in (response.mimetype or "") and response.status_code == 200 \
+            and not response.direct_passthrough and SCHEMA_PATH.match(request.path):
+        document = orjson.loads(response.get_data())
+        if type_the_geometry(request.path, document, _config()["resources"]):
+            response.set_data(orjson.dumps(document))
     is_doc = _LINKED_DOCUMENT.match(request.path) is not None
     if not (is_json and is_doc and response.status_code == 200) or response.direct_passthrough:
         return _geojson_type(response)
     body = orjson.loads(response.get_data())
     filter_collection_list(request.path, body, _config())
     if isinstance(body, dict):
+        if request.path.rstrip("/") == "":
+            add_landing_links(body, _config()["server"]["url"])
         _fix_links(body.get("links", []))
         for collection in body.get("collections", []):
             _fix_links(collection.get("links", []))
@@ -160,6 +168,12 @@ def _correct_openapi() -> None:
     for contributed in get_plugin_manager().hook.gridgeo_openapi_paths(server_url=server_url):
         for path, item in contributed.items():
             paths.setdefault(path, item)
+    from gridgeo.config import contributed_collections
+    from gridgeo.styles import openapi_paths as style_paths
+
+    styled = [c.id for c in contributed_collections(get_plugin_manager()) if c.styles]
+    for path, item in style_paths(styled).items():
+        paths.setdefault(path, item)
     declare_gridgeo_answers(parsed, server_url)
     match_job_control(parsed, _job_control())
     declare_page_size(parsed, flask_app.CONFIG["server"].get("limits", {}))
@@ -194,10 +208,11 @@ def create_app() -> Flask:
     _list_only_readable_collections()
 
     from gridgeo.plugins import get_plugin_manager
-    from gridgeo.styles import styles_blueprint
+    from gridgeo.styles import CONFORMANCE, styles_blueprint
 
     # A process execution may store what it makes: a create like any other.
     APP.view_functions[EXECUTION_ENDPOINT] = idempotent(APP.view_functions[EXECUTION_ENDPOINT])
+    declare_conformance(get_plugin_manager(), CONFORMANCE)
     APP.register_blueprint(styles_blueprint(get_plugin_manager()))
     for batch in get_plugin_manager().hook.gridgeo_blueprints():
         for blueprint in batch:

@@ -103,6 +103,16 @@ def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, Any]]:
 
 
 @hookspec
+def gridgeo_conformance_classes() -> list[str]:
+    """Return the OGC conformance class URIs this plugin's routes implement (e.g. OGC API
+    Tiles' core and mvt classes for the tile routes).
+
+    Called once when the WSGI app is created; every plugin's classes are added to the
+    ``/conformance`` declaration pygeoapi makes from its own resources.
+    """
+
+
+@hookspec
 def gridgeo_blueprints() -> list[Blueprint]:
     """Return Flask blueprints with routes of this plugin's own (QR images, GPX, intake).
 

@@ -46,7 +46,8 @@ def queryables(base_url: str, collection: str) -> set[str]:
 
 def fetch_styles(base_url: str, collection: str) -> dict[str, requests.Response]:
     doc = requests.get(f"{base_url}/collections/{collection}?f=json", timeout=30).json()
-    links = {link["type"]: link["href"] for link in doc["links"] if link["rel"] == STYLES_REL}
+    links = {link["type"]: link["href"] for link in doc["links"]
+             if link["rel"] == STYLES_REL and link["type"] != "application/json"}
     assert set(links) == set(MEDIA_TYPES.values()), collection
     return {kind: requests.get(links[media], timeout=30) for kind, media in MEDIA_TYPES.items()}
 

@@ -23,6 +23,35 @@ def gridgeo_blueprints() -> list[Blueprint]:
 
 
 @hookimpl
+def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, object]]:
+    from gridgeo.openapi_ops import answer, in_path, operation, refusal
+
+    form = {"type": "object", "properties": {
+        name: {"type": "string"} for name in (
+            "service_code", "description", "lat", "long", "address_id", "address_string",
+            "first_name", "last_name", "phone")}}
+    list_of = {"type": "array", "items": {"type": "object"}}
+    return {
+        "/open311/v2/services.json": {"get": operation(
+            "Open311 services: the incident categories", "getOpen311Services", "open311",
+            {"200": answer("The services.", schema=list_of)})},
+        "/open311/v2/requests.json": {"post": operation(
+            "A hotline call as an Open311 service request (becomes an incident)",
+            "postOpen311Request", "open311",
+            {"201": answer("The new request's case number.", schema=list_of),
+             "400": refusal("A field is missing or wrong; the sentence says which."),
+             "401": refusal("No credentials: the hotline writes with an API key."),
+             "403": refusal("The caller may not create incidents.")},
+            body={"application/x-www-form-urlencoded": form, "application/json": form})},
+        "/open311/v2/requests/{case_no}.json": {"get": operation(
+            "One service request's state (never the reporter's data)", "getOpen311Request",
+            "open311", {"200": answer("The request.", schema=list_of),
+                        "404": refusal("No request has that case number.")},
+            [in_path("case_no", "the case number the request was answered")])},
+    }
+
+
+@hookimpl
 def gridgeo_processes() -> list[ProcessContribution]:
     return [ProcessContribution("incident-report",
                                 "gridgeo_plugins.incidents.report.IncidentReport")]

@@ -11,8 +11,9 @@ from gridgeo import hookimpl
 def gridgeo_blueprints() -> list[Blueprint]:
     from gridgeo_plugins.maps.overview import overview_blueprint
     from gridgeo_plugins.maps.routes import tiles_blueprint
+    from gridgeo_plugins.maps.tilematrixsets import tile_matrix_sets_blueprint
 
-    return [tiles_blueprint(), overview_blueprint()]
+    return [tiles_blueprint(), tile_matrix_sets_blueprint(), overview_blueprint()]
 
 
 @hookimpl
@@ -28,6 +29,14 @@ def gridgeo_collection_links(collection_id: str, server_url: str) -> list[dict[s
 
 @hookimpl
 def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, object]]:
-    from gridgeo_plugins.maps.openapi import tile_paths
+    from gridgeo_plugins.maps.openapi import overview_paths, tile_paths
+    from gridgeo_plugins.maps.tilematrixsets import openapi_paths
 
-    return tile_paths()
+    return {**tile_paths(), **openapi_paths(), **overview_paths()}
+
+
+@hookimpl
+def gridgeo_conformance_classes() -> list[str]:
+    from gridgeo_plugins.maps.tilematrixsets import CONFORMANCE
+
+    return CONFORMANCE

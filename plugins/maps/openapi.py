@@ -53,3 +53,28 @@ def tile_paths() -> dict[str, dict[str, Any]]:
                 "404": {"description": "No such tile in WebMercatorQuad.",
                         "content": _PROBLEM}}}}
     return paths
+
+
+def overview_paths() -> dict[str, dict[str, Any]]:
+    """The town overview page and the data it draws."""
+    def get(summary: str, op: str, media: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"get": {"summary": summary, "tags": ["overview"], "operationId": op,
+                        "responses": {"200": {"description": summary,
+                                              "content": {media: {"schema": schema}}}}}}
+
+    hillshade = get("The DEM hillshade image", "getOverviewHillshade", "image/png",
+                    {"type": "string", "format": "binary"})
+    hillshade["get"]["responses"]["404"] = {"description": "No DEM is configured.",
+                                           "content": _PROBLEM}
+    bounds = get("Where the hillshade image lies", "getOverviewHillshadeBounds",
+                 "application/json", {"type": "object"})
+    bounds["get"]["responses"]["404"] = hillshade["get"]["responses"]["404"]
+    return {
+        "/overview": get("The town overview page (a wall screen's map)", "getOverview",
+                         "text/html", {"type": "string"}),
+        "/overview/summary.json": get("The figures the overview page shows",
+                                      "getOverviewSummary", "application/json",
+                                      {"type": "object"}),
+        "/overview/hillshade.json": bounds,
+        "/overview/hillshade.png": hillshade,
+    }

@@ -59,7 +59,7 @@ def tileset(server_url: str, layer: TileLayer) -> dict[str, Any]:
              "templated": True},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
              "type": "application/json", "title": TMS_ID,
-             "href": f"{server_url}/TileMatrixSets/{TMS_ID}"},
+             "href": f"{server_url}/tileMatrixSets/{TMS_ID}"},
             {"rel": "collection", "type": "application/json", "title": layer.collection,
              "href": f"{server_url}/collections/{layer.collection}"},
         ],

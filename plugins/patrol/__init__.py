@@ -22,3 +22,14 @@ def gridgeo_blueprints() -> list[Blueprint]:
     from gridgeo_plugins.patrol.blueprint import patrol_blueprint
 
     return [patrol_blueprint]
+
+
+@hookimpl
+def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, object]]:
+    from gridgeo.openapi_ops import answer, in_path, operation, refusal
+
+    return {"/patrol-routes/{route_no}.gpx": {"get": operation(
+        "A stored patrol route as GPX 1.1, for a phone's map app", "getPatrolRouteGpx",
+        "patrol-route", {"200": answer("The route.", "application/gpx+xml"),
+                         "404": refusal("No stored patrol route has that number.")},
+        [in_path("route_no", "the route number the patrol-route process answered")])}}
