@@ -88,3 +88,17 @@ def test_schema_and_queryables_give_the_real_geometry_type(base_url: str) -> Non
 def test_every_route_is_in_the_openapi_document(base_url: str, path: str) -> None:
     document = get(f"{base_url}/openapi", f="json").json()
     assert path in document["paths"]
+
+
+def test_the_html_items_page_draws_on_gridgeos_own_backdrop(base_url: str) -> None:
+    """A page of five addresses: the DEM hillshade and the grid boundaries under it, and
+    every address through the collection's tiles, all from this server."""
+    from tests.test_overview import rendered_dom
+
+    dom = rendered_dom(f"{base_url}/collections/addresses/items?f=html&limit=5")
+    head = dom[dom.index('id="items-map"'):]
+    head = head[:head.index(">")]
+    assert 'data-gridgeo-hillshade="on"' in head
+    assert set(head.split('data-gridgeo-tiles="')[1].split('"')[0].split()) == \
+        {"addresses", "grids"}
+    assert "Leaflet.VectorGrid" in dom and "unpkg.com" not in dom
