@@ -20,23 +20,21 @@ from urllib.parse import parse_qs
 
 import psycopg
 
+# Each feature's JSON built as gridgeo builds it (json_build_object over the columns),
+# joined into the body by the database.
 FEATURES = """
-SELECT json_build_object(
-  'type', 'FeatureCollection',
-  'numberMatched', (SELECT count(*) FROM gridgeo.{view} t WHERE {where}),
-  'features', coalesce(json_agg(f ORDER BY rn), '[]'))::text
-FROM (SELECT row_number() OVER () AS rn, json_build_object('type', 'Feature', 'id', t.id,
-        'geometry', ST_AsGeoJSON(t.geom, 7)::json,
-        'properties', to_jsonb(t) - 'geom') AS f
-      FROM (SELECT * FROM gridgeo.{view} t WHERE {where}
-            ORDER BY {order}, id LIMIT %(limit)s OFFSET %(offset)s) t) s
+SELECT '{{"type":"FeatureCollection","numberMatched":'
+       || (SELECT count(*) FROM gridgeo.{view} t WHERE {where})
+       || ',"features":[' || coalesce(string_agg(f, ',' ORDER BY rn), '') || ']}}'
+  FROM (SELECT row_number() OVER (ORDER BY {order}, t.id) AS rn, {feature} AS f
+          FROM gridgeo.{view} t WHERE {where}
+         ORDER BY {order}, t.id LIMIT %(limit)s OFFSET %(offset)s) s
 """
+FEATURE = """json_build_object('type', 'Feature', 'id', t.id,
+    'geometry', ST_AsGeoJSON(t.geom, 7)::json,
+    'properties', (SELECT to_json(p) FROM (SELECT {columns}) p))::text"""
 BOX = "ST_Intersects(t.geom, ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4490))"
-ITEM = """
-SELECT json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
-                         'properties', to_jsonb(t) - 'geom')::text
-  FROM gridgeo.addresses_view t WHERE t.id = %(id)s
-"""
+ITEM = "SELECT {feature} FROM gridgeo.addresses_view t WHERE t.id = %(id)s"
 GEOJSON = "application/geo+json"
 _conn: psycopg.Connection | None = None
 
@@ -48,6 +46,20 @@ def connection() -> psycopg.Connection:
         _conn.execute("SET search_path = gridgeo, public")
         _conn.execute("SET gridgeo.maintenance = 'on'")
     return _conn
+
+
+_features: dict[str, str] = {}
+
+
+def feature(view: str) -> str:
+    """One feature's JSON text from view ``view``: every column but the geometry."""
+    if view not in _features:
+        names = [r[0] for r in connection().execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gridgeo'"
+            " AND table_name = %s AND column_name <> 'geom' ORDER BY ordinal_position",
+            (view,))]
+        _features[view] = FEATURE.format(columns=", ".join(f't."{n}"' for n in names))
+    return _features[view]
 
 
 def one_value(statement: Any, params: dict[str, Any]) -> Any:
@@ -67,16 +79,17 @@ def _page(query: dict[str, list[str]]) -> dict[str, int]:
 def answer(path: str, query: dict[str, list[str]]) -> tuple[str, bytes | None]:
     """Media type and body of one request; None for no such thing."""
     if path == "/items":
-        stmt = FEATURES.format(view="addresses_view", where="true", order="address_code")
+        stmt = FEATURES.format(view="addresses_view", where="true", order="t.address_code",
+                               feature=feature("addresses_view"))
         return GEOJSON, one_value(stmt, _page(query)).encode()
     if path in ("/bbox", "/incidents"):
-        view, order = (("addresses_view", "address_code") if path == "/bbox"
-                       else ("incidents_view", "id"))
-        stmt = FEATURES.format(view=view, where=BOX, order=order)
+        view, order = (("addresses_view", "t.address_code") if path == "/bbox"
+                       else ("incidents_view", "t.id"))
+        stmt = FEATURES.format(view=view, where=BOX, order=order, feature=feature(view))
         params = {**_page(query), **_numbers(query, "x0", "y0", "x1", "y1")}
         return GEOJSON, one_value(stmt, params).encode()
     if match := re.fullmatch(r"/item/(\d+)", path):
-        text = one_value(ITEM, {"id": int(match[1])})
+        text = one_value(ITEM.format(feature=feature("addresses_view")), {"id": int(match[1])})
         return GEOJSON, text.encode() if text else None
     if match := re.fullmatch(r"/tiles/(\w+)/(\d+)/(\d+)/(\d+)", path):
         from gridgeo_plugins.maps.tiles import LAYERS, tile_params, tile_query

@@ -24,12 +24,19 @@ def read_within(conn: psycopg.Connection, area: sql.Composable, params: Any = No
 _protected: frozenset[str] | None = None
 
 
-def protected_tables(conn: psycopg.Connection) -> frozenset[str]:
-    """gridgeo's tables under row-level security (read once per process: policies change
-    only with migrations, which a server restart follows)."""
+def protected_relations(conn: psycopg.Connection) -> frozenset[str]:
+    """gridgeo's tables under row-level security and the views that read them: where
+    naming the area helps (read once per process: policies change only with migrations,
+    which a server restart follows). Elsewhere it would cost a round trip for nothing."""
     global _protected
     if _protected is None:
-        _protected = frozenset(r[0] for r in conn.execute(
-            "SELECT relname FROM pg_class WHERE relnamespace = 'gridgeo'::regnamespace"
-            " AND relrowsecurity"))
+        _protected = frozenset(r[0] for r in conn.execute("""
+            SELECT t.relname FROM pg_class t
+             WHERE t.relnamespace = 'gridgeo'::regnamespace AND t.relrowsecurity
+            UNION
+            SELECT v.relname FROM pg_rewrite r
+              JOIN pg_class v ON v.oid = r.ev_class
+              JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+              JOIN pg_class t ON t.oid = d.refobjid
+             WHERE v.relnamespace = 'gridgeo'::regnamespace AND t.relrowsecurity"""))
     return _protected

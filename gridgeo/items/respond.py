@@ -12,7 +12,7 @@ import orjson
 import psycopg
 from flask import Response
 
-from gridgeo.db.area import protected_tables, read_within
+from gridgeo.db.area import protected_relations, read_within
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
 from gridgeo.items.params import CollectionInfo, build_query, parse_output_crs
@@ -111,10 +111,14 @@ def read_page(conn: psycopg.Connection, query: FeatureQuery, info: CollectionInf
     """The query as run, its numberMatched (and whether that is exact) and its rows (each
     one feature's GeoJSON text)."""
     query = without_idle_bbox(conn, query, info)
-    if query.bbox and info.table in protected_tables(conn):
+    if query.bbox and info.table in protected_relations(conn):
         read_within(conn, *query.bbox_area())
-    matched, exact = number_matched(conn, query, info.count)
     rows = [] if hits_only else conn.execute(*query.features(), prepare=query.prepare).fetchall()
+    if 0 < len(rows) < query.limit or (not hits_only and not rows and query.offset == 0):
+        # A page that is not full is the last one: it says how many match, no count needed.
+        return query, (None if info.count == "off" else query.offset + len(rows)), \
+            info.count != "off", rows
+    matched, exact = number_matched(conn, query, info.count)
     return query, matched, exact, rows
 
 

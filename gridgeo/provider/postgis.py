@@ -23,7 +23,7 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 
-from gridgeo.db.area import protected_tables, read_within
+from gridgeo.db.area import protected_relations, read_within
 from gridgeo.db.pool import connection
 from gridgeo.identity import current_identity
 from gridgeo.provider.columns import Column, source_columns
@@ -129,7 +129,7 @@ class PostGISProvider(BaseProvider):
                    if s["property"] in visible]
         fq.limit, fq.offset = int(limit), int(offset)
         with database_errors(), connection() as conn:
-            if fq.bbox and self.table in protected_tables(conn):
+            if fq.bbox and self.table in protected_relations(conn):
                 read_within(conn, *fq.bbox_area())
             matched = conn.execute(*fq.count(), prepare=fq.prepare).fetchone()[0]  # type: ignore[index]
             rows = [] if resulttype == "hits" else conn.execute(
