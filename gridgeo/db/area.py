@@ -1,4 +1,4 @@
-"""The area a request reads, named for row-level security (core migration 006).
+"""The area a request reads, named for row-level security (core migration 007).
 
 PostgreSQL applies row-level security before the query's own conditions unless they
 are leakproof, and PostGIS's ``&&`` is not: without this, a tile or bbox request on a

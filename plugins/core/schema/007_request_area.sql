@@ -1,4 +1,4 @@
--- requires: core/005
+-- requires: core/006
 -- The area a request reads, so row-level security can use the geometry index.
 --
 -- Under forced row-level security PostgreSQL applies the policies before any condition
