@@ -72,3 +72,6 @@ class IncidentCategory:
     # city_appearance, advertising, construction, street_order, emergency or extension
     incident_class: str
     parent_code: str | None = None
+    # yellow, orange or red: the colour a new case of this category starts with (a grid of
+    # difficulty C raises it, see gridgeo.incident_difficulty_colour)
+    default_colour: str = "yellow"

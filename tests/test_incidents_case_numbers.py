@@ -82,8 +82,8 @@ def test_twenty_thousand_incidents_in_one_day(field_conn: psycopg.Connection) ->
     # off in this rolled-back transaction): the CHECK and UNIQUE take them all ...
     conn.execute("ALTER TABLE gridgeo.incidents DISABLE TRIGGER USER")
     stored = conn.execute(
-        "INSERT INTO gridgeo.incidents (case_no, category_code, title, geom)"
-        " SELECT %s || gridgeo.case_no_sequence(g), %s, '第' || g || '件',"
+        "INSERT INTO gridgeo.incidents (case_no, category_code, title, colour, geom)"
+        " SELECT %s || gridgeo.case_no_sequence(g), %s, '第' || g || '件', 'yellow',"
         "        ST_SetSRID(ST_MakePoint(111.51, 33.51), 4490)"
         "   FROM generate_series(1, 20000) AS g WHERE NOT EXISTS (SELECT FROM"
         "        gridgeo.incidents i WHERE i.case_no = %s || gridgeo.case_no_sequence(g))",

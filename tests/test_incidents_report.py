@@ -37,15 +37,18 @@ def test_report_csv_matches_hand_written_sql(base_url: str,
                                  params).fetchall())
     assert by_state == expected
     closed = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE closed_at <= gridgeo.incident_deadline("
-        " accepted_at, colour)) FROM gridgeo.incidents i WHERE left(i.grid_code, 9) = %(town)s"
+        "SELECT count(*), count(*) FILTER (WHERE closed_at <= gridgeo.incident_handle_deadline("
+        " accepted_at, colour, grid_code, category_code)) FROM gridgeo.incidents i"
+        " WHERE left(i.grid_code, 9) = %(town)s"
         " AND closed_at >= %(start)s::date AND closed_at < %(end)s::date + 1", params).fetchone()
     assert closed is not None
     assert (int(summary["closed"]), int(summary["closed_on_time"])) == closed
     overdue = conn.execute(
         "SELECT count(*) FROM gridgeo.incidents i WHERE left(i.grid_code, 9) = %(town)s"
         " AND state NOT IN ('closed', 'invalid', 'duplicate')"
-        " AND gridgeo.incident_deadline(accepted_at, colour) < now()", params).fetchone()
+        " AND now() > CASE WHEN accepted_at IS NULL THEN gridgeo.incident_accept_deadline("
+        " reported_at, colour, grid_code, category_code) ELSE gridgeo.incident_handle_deadline("
+        " accepted_at, colour, grid_code, category_code) END", params).fetchone()
     assert overdue is not None and int(summary["overdue_count"]) == overdue[0]
     assert len([r for r in rows if r["section"] == "overdue"]) == overdue[0]
 

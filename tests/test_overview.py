@@ -80,12 +80,16 @@ def expected(demo_db_url: str) -> dict[str, int]:
         return {
             "open": scalar(conn, f"SELECT count(*) FROM gridgeo.incidents "
                                  f"WHERE state NOT IN {SETTLED}"),
+            # Overdue on the clock that runs: acceptance before acceptance, then handling.
             "overdue": scalar(conn, f"""SELECT count(*) FROM gridgeo.incidents i
-                JOIN gridgeo.incident_colours k USING (colour)
-                WHERE i.state NOT IN {SETTLED} AND i.accepted_at + k.deadline < now()"""),
+                WHERE i.state NOT IN {SETTLED} AND now() > CASE WHEN i.accepted_at IS NULL
+                  THEN gridgeo.incident_accept_deadline(i.reported_at, i.colour, i.grid_code,
+                                                        i.category_code)
+                  ELSE gridgeo.incident_handle_deadline(i.accepted_at, i.colour, i.grid_code,
+                                                        i.category_code) END"""),
             "closed_on_time": scalar(conn, """SELECT count(*) FROM gridgeo.incidents i
-                JOIN gridgeo.incident_colours k USING (colour)
-                WHERE i.state = 'closed' AND i.closed_at <= i.accepted_at + k.deadline
+                WHERE i.state = 'closed' AND i.closed_at <= gridgeo.incident_handle_deadline(
+                      i.accepted_at, i.colour, i.grid_code, i.category_code)
                   AND i.closed_at >= date_trunc('week', now())"""),
             "adits": scalar(conn, "SELECT count(*) FROM gridgeo.mine_tunnels"),
             "adits_inspected": scalar(

@@ -66,16 +66,20 @@ def gridgeo_incident_categories() -> list[IncidentCategory]:
 
 @hookimpl
 def gridgeo_reference_data(conn: psycopg.Connection) -> None:
-    """Every plugin's incident categories, upserted by code (parents first)."""
+    """Every plugin's incident categories, upserted by code (parents first), and the
+    working-day calendar from the chinesecalendar package."""
+    from gridgeo_plugins.incidents.workdays import sync_calendar
+
     from gridgeo.plugins import get_plugin_manager
 
     categories = [c for batch in get_plugin_manager().hook.gridgeo_incident_categories()
                   for c in batch]
     for category in sorted(categories, key=lambda c: c.parent_code is not None):
         conn.execute(
-            "INSERT INTO gridgeo.incident_categories (code, name_zh, name_en, class, parent_code)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (code) DO UPDATE SET"
+            "INSERT INTO gridgeo.incident_categories (code, name_zh, name_en, class, parent_code,"
+            " default_colour) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (code) DO UPDATE SET"
             " name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en, class = EXCLUDED.class,"
-            " parent_code = EXCLUDED.parent_code",
+            " parent_code = EXCLUDED.parent_code, default_colour = EXCLUDED.default_colour",
             (category.code, category.name_zh, category.name_en, category.incident_class,
-             category.parent_code))
+             category.parent_code, category.default_colour))
+    sync_calendar(conn)

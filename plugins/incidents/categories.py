@@ -45,5 +45,14 @@ CATEGORIES = (
 )
 
 
+# Where a case starts more urgent than yellow (clear within a day): a danger to life or a
+# matter that needs a department (orange: within a week; red: within a month, and watched).
+DEFAULT_COLOURS = {"0301": "orange", "0401": "orange", "0402": "red", "0403": "red",
+                   "0404": "red", "0405": "orange", "0603": "red", "0604": "red",
+                   "0605": "orange", "0607": "orange"}
+
+
 def standard_categories() -> list[IncidentCategory]:
-    return [IncidentCategory(*row) for row in CATEGORIES]
+    return [IncidentCategory(code, name_zh, name_en, incident_class, parent,
+                             DEFAULT_COLOURS.get(code, "yellow"))
+            for code, name_zh, name_en, incident_class, parent in CATEGORIES]
