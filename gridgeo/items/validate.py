@@ -153,6 +153,9 @@ def _typed(name: str, value: Any, pg_type: str) -> Any:
         ok = isinstance(value, str) and _parses(uuid.UUID, value)
     elif kind in ("jsonb", "json"):
         return orjson.dumps(value).decode()
+    elif kind == "text[]":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        expected = "a list of strings"
     else:
         ok = isinstance(value, str)
         expected = "a string"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from gridgeo.db.pool import connection
 
@@ -16,6 +17,7 @@ _JSON_TYPES: dict[str, tuple[str, str | None]] = {
     "timestamp without time zone": ("string", "date-time"),
     "uuid": ("string", "uuid"),
     "jsonb": ("object", None), "json": ("object", None),
+    "text[]": ("array", None),
 }
 
 
@@ -32,8 +34,10 @@ class Column:
     def json_format(self) -> str | None:
         return _JSON_TYPES.get(self.pg_type, ("string", None))[1]
 
-    def field_schema(self) -> dict[str, str]:
-        schema = {"type": self.json_type}
+    def field_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": self.json_type}
+        if self.json_type == "array":
+            schema["items"] = {"type": "string"}
         if self.json_format:
             schema["format"] = self.json_format
         return schema
