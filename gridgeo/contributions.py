@@ -75,3 +75,5 @@ class IncidentCategory:
     # yellow, orange or red: the colour a new case of this category starts with (a grid of
     # difficulty C raises it, see gridgeo.incident_difficulty_colour)
     default_colour: str = "yellow"
+    # set for a police matter: minutes from dispatch to arrival on scene (the target is 15)
+    police_response_minutes: int | None = None

@@ -52,7 +52,12 @@ DEFAULT_COLOURS = {"0301": "orange", "0401": "orange", "0402": "red", "0403": "r
                    "0605": "orange", "0607": "orange"}
 
 
+# Police matters (警网融合): the police answer them with the grid, within 15 minutes of dispatch.
+POLICE_RESPONSE_MINUTES = {"0405": 15, "0601": 15, "0606": 15}
+
+
 def standard_categories() -> list[IncidentCategory]:
     return [IncidentCategory(code, name_zh, name_en, incident_class, parent,
-                             DEFAULT_COLOURS.get(code, "yellow"))
+                             DEFAULT_COLOURS.get(code, "yellow"),
+                             POLICE_RESPONSE_MINUTES.get(code))
             for code, name_zh, name_en, incident_class, parent in CATEGORIES]

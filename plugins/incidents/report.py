@@ -31,7 +31,8 @@ PROCESS_METADATA = {
     "description": {
         "en": "Incidents reported in a period and area: counts by state, colour, category and "
               "grid; closures in the period, the share closed on time and the median time to "
-              "close; every incident overdue now. As JSON, CSV or an SVG chart.",
+              "close; police matters dispatched in the period and the share reached within "
+              "their response target; every incident overdue now. As JSON, CSV or an SVG chart.",
         "zh": "某时段、某区域的事件通报：按状态、颜色、类别、网格统计，按时办结率、办结时长中位数"
               "和当前超期事件清单；可输出 JSON、CSV 或 SVG 图。"},
     "jobControlOptions": ["sync-execute"],
@@ -72,10 +73,18 @@ class Report:
     closed_on_time: int = 0
     median_hours_to_close: float | None = None
     overdue: list[dict[str, Any]] = field(default_factory=list)
+    # police matters dispatched in the period whose response is due (arrived, or the target
+    # passed without arrival), and of those how many arrived within the target
+    police_due: int = 0
+    police_on_time: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
         return round(self.closed_on_time / self.closed, 4) if self.closed else None
+
+    @property
+    def police_on_time_rate(self) -> float | None:
+        return round(self.police_on_time / self.police_due, 4) if self.police_due else None
 
 
 def parse_period(data: dict[str, Any], today: date) -> tuple[date, date]:
@@ -131,9 +140,16 @@ SELECT count(*), count(*) FILTER (WHERE closed_on_time),
            / 3600.0
   FROM closed
 """
+_POLICE = _SCOPE + """
+SELECT count(*) FILTER (WHERE s.arrived_at IS NOT NULL
+                          OR now() > s.dispatched_at + c.police_response_target),
+       count(*) FILTER (WHERE s.responded_on_time)
+  FROM scope s JOIN gridgeo.incident_categories c ON c.code = s.category_code
+ WHERE s.police_matter AND s.dispatched_at >= %(t0)s AND s.dispatched_at < %(t1)s
+"""
 _OVERDUE = _SCOPE + """
-SELECT case_no, title, colour, state, category_code, grid_code, deadline_at
-  FROM scope WHERE overdue ORDER BY deadline_at, case_no
+SELECT case_no, title, colour, state, category_code, grid_code, due_at
+  FROM scope WHERE overdue ORDER BY due_at, case_no
 """
 
 
@@ -164,6 +180,7 @@ def period_report(conn: psycopg.Connection, start: date, end: date,
     closed, on_time, median = conn.execute(_CLOSED, params).fetchone() or (0, 0, None)
     report.closed, report.closed_on_time = closed, on_time
     report.median_hours_to_close = round(median, 2) if median is not None else None
+    report.police_due, report.police_on_time = conn.execute(_POLICE, params).fetchone() or (0, 0)
     report.overdue = [
         {"case_no": r[0], "title": r[1], "colour": r[2], "state": r[3], "category_code": r[4],
          "grid_code": r[5], "deadline_at": r[6].isoformat()}
@@ -179,6 +196,8 @@ def as_json(report: Report) -> dict[str, Any]:
             "closed": report.closed, "closed_on_time": report.closed_on_time,
             "on_time_rate": report.on_time_rate,
             "median_hours_to_close": report.median_hours_to_close,
+            "police_responses": report.police_due, "police_on_time": report.police_on_time,
+            "police_on_time_rate": report.police_on_time_rate,
             "overdue_count": len(report.overdue), "overdue": report.overdue}
 
 
@@ -192,7 +211,8 @@ def as_csv(report: Report) -> str:
             writer.writerow([kind, key, count])
     summary = as_json(report)
     for key in ("start", "end", "area", "reported", "closed", "closed_on_time", "on_time_rate",
-                "median_hours_to_close", "overdue_count"):
+                "median_hours_to_close", "police_responses", "police_on_time",
+                "police_on_time_rate", "overdue_count"):
         writer.writerow(["summary", key, "" if summary[key] is None else summary[key]])
     for case in report.overdue:
         writer.writerow(["overdue", case["case_no"], case["deadline_at"]])
