@@ -173,6 +173,33 @@ def worker(supervise: int | None) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="run every task's current period, then stop")
+def scheduler(once: bool) -> None:
+    """Run periodic tasks (escalation sweeps), exactly once per period across all
+    schedulers (`gridgeo serve` starts one for you)."""
+    import logging
+    import threading
+    from datetime import UTC, datetime
+
+    from gridgeo.db.cluster import database_url
+    from gridgeo.jobs.worker import install_signal_handlers
+    from gridgeo.scheduler import collect_tasks, run_once, run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    settings = get_settings()
+    if once:
+        import psycopg
+
+        with psycopg.connect(database_url(settings), autocommit=True) as conn:
+            for task in collect_tasks():
+                _say(f"{task.name}: {run_once(conn, task, datetime.now(UTC)) or 'already run'}")
+        return
+    stop_event = threading.Event()
+    install_signal_handlers(stop_event)
+    run_scheduler(database_url(settings), stop_event, settings.scheduler_tick_seconds)
+
+
+@main.command()
 def stop() -> None:
     """Stop the server and the private database cluster."""
     from gridgeo import server

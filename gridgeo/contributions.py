@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -77,3 +81,14 @@ class IncidentCategory:
     default_colour: str = "yellow"
     # set for a police matter: minutes from dispatch to arrival on scene (the target is 15)
     police_response_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledTask:
+    """Periodic work: ``run`` is called with a connection in the transaction that claims
+    the period, so its database work and the claim commit together (exactly once per
+    period across every scheduler); it returns a short outcome for the run log."""
+
+    name: str
+    every_seconds: int
+    run: Callable[[psycopg.Connection], str]

@@ -15,6 +15,7 @@ from gridgeo.contributions import (
     IncidentCategory,
     Migration,
     ProcessContribution,
+    ScheduledTask,
 )
 
 if TYPE_CHECKING:
@@ -120,4 +121,19 @@ def gridgeo_blueprints() -> list[Blueprint]:
     registered beside pygeoapi's; they see the request's identity through
     ``gridgeo.identity.current_identity()``. Raise ``gridgeo.errors.RequestError``
     for a clear 4xx.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Periodic work: called when `gridgeo scheduler` starts
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_scheduled_tasks() -> list[ScheduledTask]:
+    """Return periodic tasks (escalation sweeps, due-list reminders, scheduled reports).
+
+    Called once when a scheduler process starts. Each task runs once per period of
+    ``every_seconds`` (periods are aligned to the epoch) across every scheduler on the
+    database, inside the transaction that claims the period.
     """

@@ -65,6 +65,17 @@ def start_workers(settings: Settings) -> None:
     supervisor_pid_file(settings).write_text(str(proc.pid))
 
 
+def start_scheduler(settings: Settings) -> None:
+    """A scheduler for periodic work, stopped with the workers (its pid file is a
+    worker-*.pid); more schedulers on other hosts are harmless: each period runs once."""
+    if not settings.scheduler:
+        return
+    log = log_file(settings).with_name("worker.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "gridgeo.cli", "scheduler"], stdout=log,
+                            stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    settings.home.joinpath("worker-scheduler.pid").write_text(str(proc.pid))
+
+
 def stop_workers(settings: Settings) -> None:
     # worker-N.pid: workers started without a supervisor by earlier versions.
     for path in settings.home.glob("worker-*.pid"):
@@ -77,6 +88,7 @@ def start(settings: Settings, background: bool) -> None:
     stop(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     start_workers(settings)
+    start_scheduler(settings)
     cmd = gunicorn_command(settings, background)
     if not background:
         try:

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     port: int = 5000
     workers: int = 2
     job_workers: int = Field(1, description="processes that run async process jobs")
+    scheduler: bool = Field(True, description="`gridgeo serve` starts a scheduler process")
+    scheduler_tick_seconds: float = Field(15.0, gt=0, description="how often it looks")
+    escalation_sweep_seconds: int = Field(
+        300, gt=0, description="the period of the incident escalation sweep (督办)")
     public_url: str | None = Field(None, description="URL clients reach; defaults to host:port")
     config_file: Path = PROJECT_ROOT / "pygeoapi-config.yml"
     dem_path: Path | None = Field(None, description="DEM GeoTIFF; defaults to home/data/dem.tif")

@@ -111,7 +111,10 @@ def server_env(database_url: str, home: Path, port: int) -> dict[str, str]:
                GRIDGEO_API_KEYS=json.dumps({EDITOR_KEY: "gis_editor", **ROLE_KEYS}),
                GRIDGEO_JWT_ISSUER=JWT_ISSUER, GRIDGEO_JWT_AUDIENCE=JWT_AUDIENCE,
                GRIDGEO_JWT_JWKS_FILE=str(jwks_file()),
-               GRIDGEO_JWT_ROLES_CLAIM="realm_access.roles")
+               GRIDGEO_JWT_ROLES_CLAIM="realm_access.roles",
+               # No escalation sweeps writing events into data other tests count; the
+               # scheduler's own tests start schedulers on a database of their own.
+               GRIDGEO_SCHEDULER="false")
     return env
 
 

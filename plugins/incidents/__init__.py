@@ -12,7 +12,7 @@ import psycopg
 from flask import Blueprint
 
 from gridgeo import hookimpl
-from gridgeo.contributions import IncidentCategory, ProcessContribution
+from gridgeo.contributions import IncidentCategory, ProcessContribution, ScheduledTask
 
 
 @hookimpl
@@ -85,3 +85,17 @@ def gridgeo_reference_data(conn: psycopg.Connection) -> None:
             (category.code, category.name_zh, category.name_en, category.incident_class,
              category.parent_code, category.default_colour, category.police_response_minutes))
     sync_calendar(conn)
+
+
+def escalation_sweep(conn: psycopg.Connection) -> str:
+    """Warnings and escalations (督办) of every incident that needs one now."""
+    row = conn.execute("SELECT gridgeo.incident_escalation_sweep()").fetchone()
+    return str(row[0]) if row else ""
+
+
+@hookimpl
+def gridgeo_scheduled_tasks() -> list[ScheduledTask]:
+    from gridgeo.settings import get_settings
+
+    return [ScheduledTask("incident-escalation", get_settings().escalation_sweep_seconds,
+                          escalation_sweep)]
