@@ -1,4 +1,4 @@
--- requires: incident_events/001, incidents/006
+-- requires: incident_events/001, incidents/007
 -- Events of other kinds than state changes (colour, dispatch, reassign, escalation, …) with
 -- their details; the view keeps its columns and adds these at the end.
 CREATE OR REPLACE VIEW gridgeo.incident_events_view AS

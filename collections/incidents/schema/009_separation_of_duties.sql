@@ -1,4 +1,4 @@
--- requires: incidents/007
+-- requires: incidents/008
 -- Separation of duties: who resolved a case does not verify it, and verifying needs a person
 -- (a staff member behind the request, gridgeo.staff_no) holding a role that
 -- gridgeo.incident_authorities names for 'verify'. An API key shared by a role names no one.

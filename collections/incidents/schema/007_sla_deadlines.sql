@@ -1,4 +1,4 @@
--- requires: incidents/005, core/005, grids/001
+-- requires: incidents/006, core/005, grids/001
 -- Deadlines from the moment of reporting, from an SLA table (colour x grid difficulty x
 -- category), in calendar time or in working days; colour derived from the category and the
 -- grid's difficulty, changed only by an authorised role with a reason.

@@ -1,4 +1,4 @@
--- requires: incidents/009
+-- requires: incidents/010
 -- Escalation (督办), run by the scheduler's sweep: a warning to whoever holds the case when
 -- the warning share of its running clock has passed, and when it is overdue an escalation
 -- one level up the ladder (grid leader → village → town → county department), again each

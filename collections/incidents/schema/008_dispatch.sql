@@ -1,4 +1,4 @@
--- requires: incidents/006
+-- requires: incidents/007
 -- Dispatch (分拨/交办): an incident goes to a department and/or a named staff member, with
 -- co-handling departments (协办) where its category names them. Reassigning needs a reason;
 -- sending back (回退) is the state 'returned', which needs one already. Each step is an

@@ -1,4 +1,4 @@
--- requires: incidents/008
+-- requires: incidents/009
 -- Police cases (警网融合): a category marked as a police matter carries a response target
 -- (15 minutes by default); its cases record when they were dispatched (dispatched_at, the
 -- transition) and when the officer arrived on scene (arrived_at, given by the officer or
