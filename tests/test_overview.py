@@ -87,6 +87,16 @@ def expected(demo_db_url: str) -> dict[str, int]:
                                                         i.category_code)
                   ELSE gridgeo.incident_handle_deadline(i.accepted_at, i.colour, i.grid_code,
                                                         i.category_code) END"""),
+            # Near due: the warning share (0.8) of the running clock passed, not yet due.
+            "near_due": scalar(conn, f"""SELECT count(*) FROM gridgeo.incidents i,
+                gridgeo.incident_due(i.state, i.reported_at, i.accepted_at, i.colour,
+                                     i.grid_code, i.category_code) d
+                WHERE i.state NOT IN {SETTLED} AND now() <= d.due_at
+                  AND now() >= d.started_at + 0.8 * (d.due_at - d.started_at)"""),
+            "escalated": scalar(conn, f"""SELECT count(DISTINCT e.incident_id)
+                FROM gridgeo.incident_escalations e JOIN gridgeo.incidents i
+                  ON i.id = e.incident_id
+                WHERE e.kind = 'escalation' AND i.state NOT IN {SETTLED}"""),
             "closed_on_time": scalar(conn, """SELECT count(*) FROM gridgeo.incidents i
                 WHERE i.state = 'closed' AND i.closed_at <= gridgeo.incident_handle_deadline(
                       i.accepted_at, i.colour, i.grid_code, i.category_code)
@@ -118,6 +128,8 @@ def test_summary_counts_match_sql(base_url: str, expected: dict[str, int]) -> No
     figures = requests.get(f"{base_url}/overview/summary.json", timeout=60).json()["figures"]
     assert figures["open"] == expected["open"]
     assert figures["overdue"] == expected["overdue"]
+    assert (figures["near_due"], figures["escalated"]) == (expected["near_due"],
+                                                           expected["escalated"])
     assert figures["closed_on_time_this_week"] == expected["closed_on_time"]
     assert figures["adits_inspected_this_month"] == expected["adits_inspected"]
     assert figures["greenhouses_scanned_this_month"] == expected["greenhouses_scanned"]
@@ -127,6 +139,8 @@ def test_page_shows_the_figures_in_chinese(page_zh: Dom, expected: dict[str, int
     assert page_zh.body.get("data-ready") == "1", page_zh.body.get("data-error")
     assert page_zh.text["fig-open"] == str(expected["open"])
     assert page_zh.text["fig-overdue"] == str(expected["overdue"])
+    assert page_zh.text["fig-overdue-sub"] == (
+        f"临期 {expected['near_due']} 件 · 督办中 {expected['escalated']} 件")
     assert page_zh.text["fig-closed-on-time"] == str(expected["closed_on_time"])
     assert page_zh.text["fig-adits"] == percent(expected["adits_inspected"], expected["adits"])
     assert page_zh.text["fig-adits-sub"] == f"{expected['adits_inspected']} / {expected['adits']}"

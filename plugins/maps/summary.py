@@ -14,6 +14,9 @@ FIGURES = f"""
 SELECT
   (SELECT count(*) FROM gridgeo.incidents_view WHERE {OPEN}) AS open,
   (SELECT count(*) FROM gridgeo.incidents_view WHERE overdue) AS overdue,
+  (SELECT count(*) FROM gridgeo.incidents_view WHERE near_due) AS near_due,
+  (SELECT count(*) FROM gridgeo.incidents_view
+    WHERE escalation_level > 0 AND {OPEN}) AS escalated,
   (SELECT count(*) FROM gridgeo.incidents_view
     WHERE state = 'closed' AND closed_at >= date_trunc('week', now())) AS closed_this_week,
   (SELECT count(*) FROM gridgeo.incidents_view

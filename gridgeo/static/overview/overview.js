@@ -14,7 +14,7 @@
          closedOnTime: "本周按时办结", adits: "本月矿洞巡查覆盖", greenhouses: "本月大棚扫码覆盖",
          gridPanel: "网格详情", clickGrid: "点击地图上的网格查看网格员和在办事件。",
          byColour: "在办事件（按颜色）", byCategory: "在办事件（按类别）", byDay: "近14天上报",
-         closedWeek: "本周办结 {n} 件", ofTotal: "{n} / {total}", leader: "网格长",
+         closedWeek: "本周办结 {n} 件", nearDue: "临期 {near} 件 · 督办中 {escalated} 件", ofTotal: "{n} / {total}", leader: "网格长",
          workers: "网格员", openCases: "在办事件", none: "无", difficulty: "难度",
          legendOpen: "网格在办事件数", red: "红", orange: "橙", yellow: "黄", overdueMark: "超期",
          loadError: "数据加载失败"},
@@ -24,6 +24,7 @@
          gridPanel: "Grid", clickGrid: "Click a grid on the map for its workers and open cases.",
          byColour: "Open incidents by colour", byCategory: "Open incidents by category",
          byDay: "Reported in the last 14 days", closedWeek: "{n} closed this week",
+         nearDue: "{near} near due · {escalated} escalated",
          ofTotal: "{n} / {total}", leader: "Grid leader", workers: "Grid workers",
          openCases: "Open cases", none: "none", difficulty: "Difficulty",
          legendOpen: "Open incidents per grid", red: "red", orange: "orange", yellow: "yellow",
@@ -62,6 +63,8 @@
   function showFigures(f) {
     document.getElementById("fig-open").textContent = f.open;
     document.getElementById("fig-overdue").textContent = f.overdue;
+    document.getElementById("fig-overdue-sub").textContent =
+      t("nearDue", {near: f.near_due, escalated: f.escalated});
     document.getElementById("fig-closed-on-time").textContent = f.closed_on_time_this_week;
     document.getElementById("fig-closed-week").textContent = t("closedWeek", {n: f.closed_this_week});
     document.getElementById("fig-adits").textContent = percent(f.adits_inspected_this_month, f.adits);
