@@ -12,7 +12,7 @@ demo: setup db  ## install, start the database, load the demo town, serve on :50
 	$(GRIDGEO) demo --if-missing
 	$(GRIDGEO) serve --background
 
-test: setup db  ## install and run the whole test suite against a real PostGIS
+test: setup db lint  ## install, lint, and run the whole test suite against a real PostGIS
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 stop:  ## stop the server and the private database cluster
@@ -36,9 +36,11 @@ db: venv  ## start the private cluster (unless GRIDGEO_DATABASE_URL is set) and 
 	$(GRIDGEO) db start
 	$(GRIDGEO) db migrate
 
-lint: venv
-	$(BIN)/ruff check gridgeo plugins tests scripts
-	$(BIN)/mypy gridgeo plugins
+LINTED := gridgeo plugins tests scripts
+
+lint: venv  ## ruff and mypy over the code, the tests and the scripts (mypy caches in .mypy_cache)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy $(LINTED)
 
 clean: stop
 	rm -rf .gridgeo $(VENV)

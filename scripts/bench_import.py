@@ -165,7 +165,7 @@ def one_import(url: str, mapping: Path, dem_dest: Path, *, dry_run: bool = False
         report = run_import(conn, plan, dem_dest=dem_dest, dry_run=dry_run,
                             accept_rejects=accept_rejects, say=watch.say)
         ended = time.perf_counter()
-        if profiler:
+        if profiler and profile:
             profiler.disable()
             profiler.dump_stats(profile)
     if not report.clean:

@@ -39,7 +39,7 @@ CASES = [("grids", "grids", 10), ("grids", "grids", 12), ("grids", "grids", 14),
 def stock_config(url: str, tmp: Path) -> Path:
     """The deployment file plus one stock MVT-postgresql collection per table."""
     info = psycopg.conninfo.conninfo_to_dict(url)
-    data = {"host": info.get("host", "127.0.0.1"), "port": int(info.get("port", 5432)),
+    data = {"host": info.get("host", "127.0.0.1"), "port": int(info.get("port") or 5432),
             "dbname": info["dbname"], "user": info["user"], "password": info.get("password", ""),
             "search_path": ["gridgeo", "public"]}
     config = yaml.safe_load((ROOT / "pygeoapi-config.yml").read_text())

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,14 @@ def conn(demo_db_url: str) -> Iterator[psycopg.Connection]:
     with connect(demo_db_url) as connection:
         yield connection
         connection.rollback()
+
+
+def fetch_row(conn: psycopg.Connection, query: str,
+              params: Sequence[Any] = ()) -> tuple[Any, ...]:
+    """The one row a query must return (a query that returns none is a failed test)."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, query
+    return row
 
 
 def free_port() -> int:

@@ -538,7 +538,7 @@ EXAMPLE_COLUMNS = {
 # "value" as a number and as text: those examples run against a table typed their way.
 ALT_COLUMNS = {**EXAMPLE_COLUMNS, "landsat:wrs_path": "integer", "value": "text"}
 ALT_EXAMPLES = {"example04", "example06a", "example06b", "example40", "example40-alt01"}
-EXAMPLE_ROWS = [
+EXAMPLE_ROWS: list[dict[str, Any]] = [
     {"key": "r1", "city": "Toronto", "name": "Smith", "depth": 120, "cityName": "Tokyo",
      "category": 5, "road_class": "STRAßE", "etat_vol": "débarquer",
      "touchdown": "1969-07-20T20:17:40Z", "liftOff": "1969-07-21T17:54:00Z",

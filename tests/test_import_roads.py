@@ -4,8 +4,9 @@ hand-drawn line files noded at their crossings, and DEM checks against the demo 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,7 +29,7 @@ from gridgeo.importer.roads import (
     replace_roads,
     roads_from_osm_edges,
 )
-from tests.conftest import empty_database
+from tests.conftest import empty_database, fetch_row
 
 HELSINKI_UTM = 32635
 ORIGIN = np.array([385_000.0, 6_672_000.0])  # central Helsinki in UTM 35N
@@ -152,9 +153,9 @@ def test_a_patrol_walks_to_twenty_helsinki_corners(db):
 
 
 def test_rollback_after_replace_leaves_the_old_roads(db_url, helsinki):
-    def snapshot(conn: psycopg.Connection) -> tuple:
-        return conn.execute("SELECT count(*), sum(length_m), max(id), gridgeo.metric_srid() "
-                            "FROM gridgeo.roads").fetchone()
+    def snapshot(conn: psycopg.Connection) -> tuple[Any, ...]:
+        return fetch_row(conn, "SELECT count(*), sum(length_m), max(id), gridgeo.metric_srid() "
+                         "FROM gridgeo.roads")
 
     with connect(db_url) as conn:
         before = snapshot(conn)
@@ -196,7 +197,7 @@ def test_osm_tags_become_classes_and_one_way_directions():
 
 # ---- line files noded at their crossings ---------------------------------------------------
 
-def _metric_lines(drawn: list[list[tuple[float, float]]], road_class: str = "village",
+def _metric_lines(drawn: Sequence[Sequence[tuple[float, float]]], road_class: str = "village",
                   oneway: bool = False) -> list[RoadLine]:
     """Lines drawn in metres around a spot in central Helsinki, as lon/lat RoadLines."""
     to_lonlat = Transformer.from_crs(HELSINKI_UTM, 4490, always_xy=True)
@@ -210,9 +211,10 @@ def _metric_lines(drawn: list[list[tuple[float, float]]], road_class: str = "vil
 
 
 def _topology(conn: psycopg.Connection) -> tuple[int, int]:
-    return conn.execute("SELECT count(*), (SELECT count(*) FROM (SELECT source FROM "
-                        "gridgeo.roads UNION SELECT target FROM gridgeo.roads) n) "
-                        "FROM gridgeo.roads").fetchone()
+    edges, nodes = fetch_row(conn, "SELECT count(*), (SELECT count(*) FROM (SELECT source FROM "
+                             "gridgeo.roads UNION SELECT target FROM gridgeo.roads) n) "
+                             "FROM gridgeo.roads")
+    return edges, nodes
 
 
 @pytest.mark.parametrize(("drawn", "noding", "edges", "nodes"), [
@@ -354,7 +356,7 @@ def test_the_command_imports_an_osm_extract_into_an_empty_database(tmp_path):
 
     from gridgeo.importer.command import import_command
     from gridgeo.settings import get_settings
-    from tests.conftest import empty_database
+    from tests.conftest import empty_database, fetch_row
 
     mapping = tmp_path / "osm.yml"
     mapping.write_text(f"target: roads\nsource: {get_data('helsinki_pbf')}\n", encoding="utf-8")
@@ -373,7 +375,7 @@ def test_the_command_imports_an_osm_extract_into_an_empty_database(tmp_path):
         assert real.exit_code == 0, real.output
         assert "import written" in real.output
         with psycopg.connect(url) as conn:
-            edges = conn.execute("SELECT count(*) FROM gridgeo.roads").fetchone()[0]
-            srid = conn.execute("SELECT gridgeo.metric_srid()").fetchone()[0]
+            edges = fetch_row(conn, "SELECT count(*) FROM gridgeo.roads")[0]
+            srid = fetch_row(conn, "SELECT gridgeo.metric_srid()")[0]
         assert f"{edges} edges" in real.output and edges > 5_000
         assert srid == HELSINKI_UTM

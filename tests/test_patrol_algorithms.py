@@ -243,4 +243,5 @@ def test_gpx_validates_against_the_gpx_1_1_schema_and_reads_back():
     assert gpx.tracks[0].name == "XC20261125-001 村 <A&B> patrol 1"
     wpt = gpx.waypoints[0]
     assert (wpt.longitude, wpt.latitude) == (112.301, 34.1005)
+    assert wpt.time is not None
     assert wpt.time.isoformat() == "2026-11-25T00:41:00+00:00"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import requests
 
-from tests.conftest import EDITOR
+from tests.conftest import EDITOR, fetch_row
 
 DAY = "2026-11-20"
 VILLAGE = "410399101218"  # the mine area: most adits due
@@ -50,9 +50,9 @@ def adit_patrols(base_url, demo_db_url):
     with connect(demo_db_url) as conn:
         staff = [r[0] for r in conn.execute(
             "SELECT id FROM gridgeo.staff WHERE role = 'inspector' ORDER BY id LIMIT 2")]
-        due = conn.execute(
-            "SELECT count(*) FROM gridgeo.mine_tunnels_due_on(%s) t, gridgeo.grids g "
-            "WHERE g.code = %s AND ST_Intersects(t.geom, g.geom)", (DAY, VILLAGE)).fetchone()[0]
+        due = fetch_row(
+            conn, "SELECT count(*) FROM gridgeo.mine_tunnels_due_on(%s) t, gridgeo.grids g "
+            "WHERE g.code = %s AND ST_Intersects(t.geom, g.geom)", (DAY, VILLAGE))[0]
     inputs = {"area": {"grids": [VILLAGE]}, "targets": ["sealed_adits"], "date": DAY,
               "start_time": "08:00", "patrols": 2, "max_hours": 4, "travel_mode": "walking",
               "assignee_ids": staff}

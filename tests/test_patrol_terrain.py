@@ -24,7 +24,7 @@ UTM_16N = 32616
 @pytest.fixture(scope="module")
 def real_dem(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample DEM as a geographic GeoTIFF (EPSG:4326), as a survey would deliver it."""
-    data = cbook.get_sample_data("jacksboro_fault_dem.npz")
+    data = np.load(cbook.get_sample_data("jacksboro_fault_dem.npz", asfileobj=False))
     z = data["elevation"].astype(np.float32)
     path = tmp_path_factory.mktemp("dem") / "jacksboro.tif"
     with rasterio.open(path, "w", driver="GTiff", width=z.shape[1], height=z.shape[0], count=1,

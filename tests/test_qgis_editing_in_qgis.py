@@ -60,7 +60,7 @@ def editor(town_url: str) -> Iterator[dict[str, Any]]:
     name, password = f"qgis_e{os.getpid()}_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
     with psycopg.connect(_admin_url(dbname), autocommit=True) as admin:
         create_editor(admin, dbname, name, password)
-    yield {"host": app["host"], "port": int(app["port"]), "dbname": dbname, "user": name,
+    yield {"host": app["host"], "port": int(str(app["port"])), "dbname": dbname, "user": name,
            "password": password}
     with psycopg.connect(_admin_url(dbname), autocommit=True) as admin:
         admin.execute("DELETE FROM gridgeo.audit_log WHERE actor = %s", (f"qgis:{name}",))

@@ -77,7 +77,7 @@ def test_json_route_and_provider_agree(base_url: str, config: dict[str, Any], co
 def test_cql_filter_agrees_on_both_paths(base_url: str, config: dict[str, Any]) -> None:
     cql = "state IN ('closed', 'verified') AND colour <> 'yellow'"
     route = requests.get(f"{base_url}/collections/incidents/items",
-                         params={"filter": cql, "limit": 500},
+                         params={"filter": cql, "limit": "500"},
                          headers={"Accept": "application/geo+json"}, timeout=60).json()
     set_pending_filter({"filter": cql})
     try:

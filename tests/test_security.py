@@ -26,6 +26,7 @@ from tests.conftest import (
     JWT_ISSUER,
     JWT_KID,
     ROLE_KEYS,
+    fetch_row,
     free_port,
     jwt_private_key,
     server_env,
@@ -49,7 +50,7 @@ def token(sub: str = "u-1", roles: tuple[str, ...] = ("viewer",), *, key: Any = 
     return {"Authorization": f"Bearer {signed}"}
 
 
-def get(url: str, headers: dict[str, str] | None = None, **params: Any) -> requests.Response:
+def get(url: str, headers: dict[str, str] | None = None, /, **params: Any) -> requests.Response:
     return requests.get(url, params=params, headers={"Accept": GEOJSON, **(headers or {})},
                         timeout=60)
 
@@ -147,7 +148,7 @@ def test_a_collection_a_role_may_not_read_is_404_on_every_path(strict_url: str) 
 
 def test_process_execution_follows_its_access_rule(strict_url: str) -> None:
     url = f"{strict_url}/processes/incident-report/execution"
-    body = {"inputs": {}}
+    body: dict[str, Any] = {"inputs": {}}
     assert requests.post(url, json=body, timeout=60).status_code == 401
     assert requests.post(url, json=body, headers=token("w", ("grid_worker",)),
                          timeout=60).status_code == 403
@@ -188,34 +189,34 @@ class Scoped:
 @pytest.fixture(scope="module")
 def worker(demo_db_url: str) -> Scoped:
     with psycopg.connect(demo_db_url) as conn:
-        staff_no, codes = conn.execute(
-            "SELECT s.staff_no, array_agg(DISTINCT a.grid_code) FROM gridgeo.staff s"
+        staff_no, codes = fetch_row(
+            conn, "SELECT s.staff_no, array_agg(DISTINCT a.grid_code) FROM gridgeo.staff s"
             " JOIN gridgeo.grid_assignments a ON a.staff_id = s.id AND a.role = 'worker'"
             " WHERE s.active AND EXISTS (SELECT 1 FROM gridgeo.incidents i"
             "   WHERE i.grid_code = a.grid_code)"
-            " GROUP BY s.staff_no ORDER BY s.staff_no LIMIT 1").fetchone()
-        inside = conn.execute("SELECT min(id) FROM gridgeo.incidents WHERE grid_code = ANY(%s)",
-                              (codes,)).fetchone()[0]
-        outside = conn.execute("SELECT min(id) FROM gridgeo.incidents"
-                               " WHERE grid_code <> ALL(%s)", (codes,)).fetchone()[0]
-        x, y = conn.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p"
-                            " FROM gridgeo.grids WHERE code = %s) s", (codes[0],)).fetchone()
+            " GROUP BY s.staff_no ORDER BY s.staff_no LIMIT 1")
+        inside = fetch_row(conn, "SELECT min(id) FROM gridgeo.incidents"
+                           " WHERE grid_code = ANY(%s)", (codes,))[0]
+        outside = fetch_row(conn, "SELECT min(id) FROM gridgeo.incidents"
+                            " WHERE grid_code <> ALL(%s)", (codes,))[0]
+        x, y = fetch_row(conn, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p"
+                         " FROM gridgeo.grids WHERE code = %s) s", (codes[0],))
     return Scoped(staff_no, tuple(codes), inside, outside, (x, y))
 
 
 @pytest.fixture(scope="module")
 def officer(demo_db_url: str) -> Scoped:
     with psycopg.connect(demo_db_url) as conn:
-        staff_no, codes = conn.execute(
-            "SELECT s.staff_no, array_agg(DISTINCT a.police_grid_code) FROM gridgeo.staff s"
+        staff_no, codes = fetch_row(
+            conn, "SELECT s.staff_no, array_agg(DISTINCT a.police_grid_code) FROM gridgeo.staff s"
             " JOIN gridgeo.police_grid_assignments a ON a.staff_id = s.id"
             " WHERE s.active AND EXISTS (SELECT 1 FROM gridgeo.incidents i"
             "   WHERE i.police_grid_code = a.police_grid_code)"
-            " GROUP BY s.staff_no ORDER BY s.staff_no LIMIT 1").fetchone()
-        inside = conn.execute("SELECT min(id) FROM gridgeo.incidents"
-                              " WHERE police_grid_code = ANY(%s)", (codes,)).fetchone()[0]
-        outside = conn.execute("SELECT min(id) FROM gridgeo.incidents"
-                               " WHERE police_grid_code <> ALL(%s)", (codes,)).fetchone()[0]
+            " GROUP BY s.staff_no ORDER BY s.staff_no LIMIT 1")
+        inside = fetch_row(conn, "SELECT min(id) FROM gridgeo.incidents"
+                           " WHERE police_grid_code = ANY(%s)", (codes,))[0]
+        outside = fetch_row(conn, "SELECT min(id) FROM gridgeo.incidents"
+                            " WHERE police_grid_code <> ALL(%s)", (codes,))[0]
     return Scoped(staff_no, tuple(codes), inside, outside, (0, 0))
 
 
@@ -255,7 +256,7 @@ def test_grid_worker_reads_only_own_grids_on_every_path(base_url: str, worker: S
         everything["numberMatched"]
     # the HTML and CSV pages go through pygeoapi and the provider: the same rows
     csv_rows = list(csv.DictReader(io.StringIO(requests.get(
-        url, params={"f": "csv", "limit": 2000}, headers=headers, timeout=60).text)))
+        url, params={"f": "csv", "limit": "2000"}, headers=headers, timeout=60).text)))
     assert {r["grid_code"] for r in csv_rows} <= set(worker.codes)
     assert len(csv_rows) == everything["numberMatched"]
     html = requests.get(f"{url}/{worker.outside}", params={"f": "html"}, headers=headers,
@@ -272,8 +273,7 @@ def _incident(point: tuple[float, float], category: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def category(demo_db_url: str) -> str:
     with psycopg.connect(demo_db_url) as conn:
-        return str(conn.execute("SELECT min(code) FROM gridgeo.incident_categories")
-                   .fetchone()[0])
+        return str(fetch_row(conn, "SELECT min(code) FROM gridgeo.incident_categories")[0])
 
 
 def test_grid_worker_writes_only_in_own_grids_and_is_audited(
@@ -304,8 +304,8 @@ def test_grid_worker_writes_only_in_own_grids_and_is_audited(
         log = conn.execute("SELECT actor, roles, operation, changed FROM gridgeo.audit_log"
                            " WHERE table_name = 'incidents' AND row_id = %s ORDER BY id",
                            (str(new_id),)).fetchall()
-        untouched = conn.execute("SELECT title FROM gridgeo.incidents WHERE id = %s",
-                                 (worker.outside,)).fetchone()[0]
+        untouched = fetch_row(conn, "SELECT title FROM gridgeo.incidents WHERE id = %s",
+                              (worker.outside,))[0]
     assert untouched != "x"
     assert [(a, o) for a, _, o, _ in log] == [(worker.staff_no, "INSERT"),
                                               (worker.staff_no, "UPDATE")]
@@ -348,8 +348,8 @@ def test_personal_fields_never_reach_anonymous_in_any_format(base_url: str) -> N
     assert features and not any(p in f["properties"] for f in features for p in PERSONAL)
     one = get(f"{url}/{features[0]['id']}").json()
     assert not any(p in one["properties"] for p in PERSONAL)
-    html = requests.get(url, params={"f": "html", "limit": 50}, timeout=60).text
-    csv_text = requests.get(url, params={"f": "csv", "limit": 50}, timeout=60).text
+    html = requests.get(url, params={"f": "html", "limit": "50"}, timeout=60).text
+    csv_text = requests.get(url, params={"f": "csv", "limit": "50"}, timeout=60).text
     queryables = requests.get(f"{base_url}/collections/incidents/queryables?f=json",
                               timeout=30).json()
     for field in PERSONAL:
@@ -358,7 +358,7 @@ def test_personal_fields_never_reach_anonymous_in_any_format(base_url: str) -> N
     assert get(url, filter="reporter_name IS NULL").status_code == 400
     with_admin = get(url, ADMIN, limit=5).json()["features"]
     assert all("reporter_name" in f["properties"] for f in with_admin)
-    admin_csv = requests.get(url, params={"f": "csv", "limit": 5}, headers=ADMIN, timeout=60)
+    admin_csv = requests.get(url, params={"f": "csv", "limit": "5"}, headers=ADMIN, timeout=60)
     assert "reporter_name" in admin_csv.text.splitlines()[0]
 
 
@@ -377,7 +377,7 @@ def test_caps_are_clear_4xx(base_url: str) -> None:
     url = f"{base_url}/collections/grids/items"
     deep = get(url, offset=2_000_000)
     assert deep.status_code == 400 and "offset" in deep.json()["description"]
-    deep_html = requests.get(url, params={"f": "html", "offset": 2_000_000}, timeout=30)
+    deep_html = requests.get(url, params={"f": "html", "offset": "2000000"}, timeout=30)
     assert deep_html.status_code == 400
     big = requests.post(f"{base_url}/collections/grids/items", data=b"x" * (6 * 1024 * 1024),
                         headers={**EDITOR, "Content-Type": "application/json"}, timeout=60)
@@ -388,10 +388,12 @@ def test_caps_are_clear_4xx(base_url: str) -> None:
 
 
 def test_errors_carry_no_stack_trace_or_sql(base_url: str) -> None:
-    for path, params in (("/collections/grids/items", {"filter": "households > 'many'"}),
-                         ("/collections/grids/items", {"datetime": "yesterday"}),
-                         ("/collections/grids/items/not-a-number", {}),
-                         ("/collections/grids/items", {"sortby": "nope"})):
+    cases: tuple[tuple[str, dict[str, str]], ...] = (
+        ("/collections/grids/items", {"filter": "households > 'many'"}),
+        ("/collections/grids/items", {"datetime": "yesterday"}),
+        ("/collections/grids/items/not-a-number", {}),
+        ("/collections/grids/items", {"sortby": "nope"}))
+    for path, params in cases:
         response = get(base_url + path, **params)
         assert response.status_code < 500, (path, response.text)
         for leak in ("Traceback", "psycopg", "SELECT", "ERROR:", "File \""):
@@ -487,7 +489,7 @@ def test_row_level_security_fails_closed_and_lets_maintenance_through(
     from gridgeo.identity import Identity, reset_identity, set_identity
 
     def count(conn: psycopg.Connection, table: str) -> int:
-        return int(conn.execute(f"SELECT count(*) FROM gridgeo.{table}").fetchone()[0])
+        return int(fetch_row(conn, f"SELECT count(*) FROM gridgeo.{table}")[0])
 
     with connect(demo_db_url) as maintenance:
         everything = count(maintenance, "incidents")

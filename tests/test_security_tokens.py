@@ -77,7 +77,7 @@ def test_another_key_or_algorithm_is_refused(settings: Settings, rsa_key: Any) -
         verify(make(ec.generate_private_key(ec.SECP256R1()), alg="ES256"), settings)
     # "none" and HMAC with the public key as secret are the classic forgeries.
     unsigned = jwt.encode({"sub": "x", "iss": ISSUER, "aud": "gridgeo",
-                           "exp": int(time.time()) + 60}, None, algorithm="none",
+                           "exp": int(time.time()) + 60}, "", algorithm="none",
                           headers={"kid": "k1"})
     with pytest.raises(TokenError):
         verify(unsigned, settings)

@@ -119,7 +119,8 @@ def run_qgis(request: dict[str, Any]) -> dict[str, Any]:
 
 def test_each_qgis_style_renders_its_classes_in_their_colours(
         base_url: str, conn: psycopg.Connection, tmp_path: Path) -> None:
-    jobs, cases = [], []
+    jobs: list[Any] = []
+    cases: list[Any] = []
     for collection, what, query, expected, half in CASES:
         row = conn.execute(query).fetchone()  # type: ignore[arg-type]
         if row is None:

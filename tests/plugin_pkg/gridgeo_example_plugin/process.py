@@ -42,4 +42,5 @@ class CountGrids(BaseProcessor):
         with connection() as conn:
             row = conn.execute("SELECT count(*) FROM gridgeo.grids WHERE level = %s",
                                (level,)).fetchone()
-        return "application/json", {"id": "count", "level": level, "count": row[0]}
+        count = row[0] if row else 0
+        return "application/json", {"id": "count", "level": level, "count": count}
