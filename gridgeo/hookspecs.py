@@ -19,8 +19,13 @@ from gridgeo.contributions import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import psycopg
     from flask import Blueprint
+
+    from gridgeo.importer.prepare import PreparedLayer
+    from gridgeo.importer.problems import LayerProblem
 
 hookspec = pluggy.HookspecMarker("gridgeo")
 
@@ -58,6 +63,33 @@ def gridgeo_reference_data(conn: psycopg.Connection) -> None:
 def gridgeo_incident_categories() -> list[IncidentCategory]:
     """Return incident categories to offer (upserted by the incidents plugin's
     ``gridgeo_reference_data``); a plugin's category may name a built-in parent."""
+
+
+# ---------------------------------------------------------------------------
+# Importing: called by `gridgeo import`, inside the import's one transaction
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_import_problems(conn: psycopg.Connection, layer: PreparedLayer, srid: int,
+                            earlier: list[PreparedLayer]) -> list[LayerProblem]:
+    """Return problems of an import layer that only several rows, or the stored data, show
+    (the topology plugin: gaps and overlaps between grids).
+
+    Called once per table layer after its rows are checked one by one, with the layers
+    prepared before it and the deployment's metric SRID; every plugin's problems are added
+    to the layer's report. A layer with problems is not written.
+    """
+
+
+@hookspec
+def gridgeo_terrain_changed(conn: psycopg.Connection, dem_path: Path) -> int:
+    """Recompute what depends on the roads and the terrain; return the number of roads
+    updated (the patrol plugin: walking times from the DEM).
+
+    Called after ``gridgeo import`` replaces the road network (when a DEM is installed) or
+    the DEM, in the import's transaction; the answers are summed for the report.
+    """
 
 
 # ---------------------------------------------------------------------------

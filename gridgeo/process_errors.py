@@ -10,8 +10,10 @@ whose message was written for the client.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from pygeoapi.process.base import ProcessorExecuteError
@@ -23,6 +25,20 @@ LOGGER = logging.getLogger(__name__)
 
 class InputError(ValueError):
     """An input the client must fix; the message is shown to the client as is."""
+
+
+def number(data: dict[str, Any], name: str, default: float, low: float, high: float,
+           integer: bool = False) -> float:
+    """The number input ``name`` (``default`` when absent), or an InputError saying the range."""
+    value = data.get(name, default)
+    kind = "a whole number" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{name} must be {kind} from {low:g} to {high:g}")
+    if integer and value != int(value):
+        raise InputError(f"{name} must be {kind} from {low:g} to {high:g}")
+    if not low <= value <= high:
+        raise InputError(f"{name} must be {kind} from {low:g} to {high:g}; got {value:g}")
+    return float(value)
 
 
 @contextmanager

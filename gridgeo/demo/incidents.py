@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from gridgeo_plugins.incidents.categories import CATEGORIES
 
+from gridgeo.contributions import IncidentCategory
 from gridgeo.demo import names
 from gridgeo.demo.sampling import pick
 
@@ -128,6 +128,20 @@ def _place(category: str, sites: Sites, rng: np.random.Generator
     return xy, door, f"{sites.door_text[door]}附近", sites.door_short[door]
 
 
+def offered_categories() -> list[IncidentCategory]:
+    """The incident categories the plugins offer, parents first."""
+    from gridgeo.plugins import get_plugin_manager
+
+    offered = [c for batch in get_plugin_manager().hook.gridgeo_incident_categories()
+               for c in batch]
+    return sorted(offered, key=lambda c: c.parent_code is not None)
+
+
+def _category_names() -> dict[str, str]:
+    """Each category's Chinese name by code."""
+    return {c.code: c.name_zh for c in offered_categories()}
+
+
 def generate_incidents(sites: Sites, town_name: str, reference: datetime, mining: bool,
                        rng: np.random.Generator, count: int = INCIDENTS_PER_TOWN
                        ) -> list[Incident]:
@@ -142,7 +156,7 @@ def generate_incidents(sites: Sites, town_name: str, reference: datetime, mining
         day[k] = DAYS - 1 - k
     source = pick(_SOURCE, rng, count)
     hour = rng.choice(np.arange(24), count, p=_hour_weights())
-    title = {c[0]: c[1] for c in CATEGORIES}
+    title = _category_names()
     incidents = []
     for i in range(count):
         start = (reference - timedelta(days=int(day[i]) + 1)).replace(hour=int(hour[i]))

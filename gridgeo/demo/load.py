@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import astuple
 from datetime import date
 
 import numpy as np
@@ -16,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from gridgeo.demo.county import COUNTY_CODE
-from gridgeo.demo.incidents import CATEGORIES
+from gridgeo.demo.incidents import offered_categories
 from gridgeo.demo.people import county_departments
 from gridgeo.demo.town import REFERENCE, TIME_ZONE, TownRows
 
@@ -126,7 +127,7 @@ class CountyLoader:
                                         (f"gridgeo.{table}",)).fetchone()
             if secured and secured[0]:
                 self.staged.add(table)
-        self._copy("incident_categories", CATEGORIES)
+        self._copy("incident_categories", [astuple(c) for c in offered_categories()])
         self._departments([(d.code, d.name, d.kind, d.parent_code)
                            for d in county_departments()])
 

@@ -10,8 +10,8 @@ import shapely
 
 from gridgeo.demo.lanes import OVERSHOOT_M, RoadLine
 from gridgeo.demo.terrain import Terrain
+from gridgeo.road_classes import SPEED_KMH
 
-SPEED_KMH = {"county": 50.0, "township": 40.0, "village": 25.0, "track": 12.0}  # path: on foot
 GRID_M = 0.01
 
 

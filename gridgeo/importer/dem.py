@@ -13,9 +13,10 @@ import numpy as np
 import psycopg
 import rasterio
 import rasterio.shutil
-from gridgeo_plugins.patrol.tobler import store_walk_costs
 from rasterio.errors import RasterioError
 from rasterio.warp import transform_bounds
+
+from gridgeo.importer.deployment import terrain_changed
 
 PLAUSIBLE_M = (-500.0, 9000.0)  # the Dead Sea shore to above Everest
 _M_PER_DEGREE = 111_320.0
@@ -129,7 +130,7 @@ def import_dem(conn: psycopg.Connection, source: Path, dest: Path,
     try:
         rasterio.shutil.copy(source, partial, **_GTIFF)
         progress("Recomputing the roads' walking times on the new terrain")
-        walked = store_walk_costs(conn, partial)
+        walked = terrain_changed(conn, partial)
         os.replace(partial, dest)
     except RasterioError as exc:
         raise DemError(f"the DEM could not be written to {dest.parent} ({exc}): check the "

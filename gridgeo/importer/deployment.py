@@ -7,6 +7,8 @@ nearest that data, so an import into an empty database adopts the zone of its ex
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 
 # CGCS2000 3-degree Gauss-Krüger "CM" zones: EPSG:4534 (CM 75°E) to EPSG:4554 (CM 135°E).
@@ -42,3 +44,11 @@ def adopt_metric_srid(conn: psycopg.Connection, lon: float, lat: float) -> int:
     row = conn.execute("SELECT gridgeo.metric_srid()").fetchone()
     assert row is not None
     return int(row[0])
+
+
+def terrain_changed(conn: psycopg.Connection, dem_path: Path) -> int:
+    """Plugins recompute what hangs on the roads and the terrain (the patrol plugin: the
+    walking times) in the caller's transaction; the number of roads they updated."""
+    from gridgeo.plugins import get_plugin_manager
+
+    return sum(get_plugin_manager().hook.gridgeo_terrain_changed(conn=conn, dem_path=dem_path))

@@ -15,15 +15,13 @@ from typing import Any
 import numpy as np
 import psycopg
 import shapely
-from gridgeo_plugins.patrol.tobler import store_walk_costs
 from pyproj import Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridgeo.demo.network import SPEED_KMH
-from gridgeo.importer.deployment import adopt_metric_srid
+from gridgeo.importer.deployment import adopt_metric_srid, terrain_changed
+from gridgeo.road_classes import ROAD_CLASSES, SPEED_KMH
 
-ROAD_CLASSES = ("county", "township", "village", "track", "path")  # gridgeo.roads.road_class CHECK
 NODINGS = ("endpoints", "crossings")
 SNAP_M = 0.5
 GRID_M = 0.01  # snap-rounding grid of the noding: crossings land on shared coordinates
@@ -269,11 +267,11 @@ def replace_roads(conn: psycopg.Connection, lines: Sequence[RoadLine], *,
     back = _transformed(edges, Transformer.from_crs(srid, 4490, always_xy=True))
     _write(conn, back, source, target, lines, drawn, cost, reverse_cost)
     conn.execute("ANALYZE gridgeo.roads")
-    walk = dem_path is not None and dem_path.exists()
-    if walk:
-        progress(f"Walking times from the terrain of {dem_path}")
-        store_walk_costs(conn, dem_path)
-    report = _summary(conn, len(edges), nodes, walk, started)
+    dem = dem_path if dem_path is not None and dem_path.exists() else None
+    if dem is not None:
+        progress(f"Walking times from the terrain of {dem}")
+        terrain_changed(conn, dem)
+    report = _summary(conn, len(edges), nodes, dem is not None, started)
     progress(f"Roads replaced: {report.edges:,} edges, {sum(report.km_by_class.values()):,.1f}"
              f" km, {report.components:,} connected part(s), the largest holding "
              f"{report.largest_component_share:.1%} of the length ({report.seconds:.1f} s)")

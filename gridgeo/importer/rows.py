@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gridgeo_plugins.topology.codes import CODE_FORMAT, FORMAT_WORDS, parent_matches
+from gridgeo.grid_codes import CODE_FORMAT, FORMAT_WORDS, parent_matches
 
 from . import expressions
 from .convert import ConversionError, as_text, convert
@@ -149,7 +149,7 @@ def _grid_problem(row: dict[str, Any]) -> str | None:
         return (f"village grid {code} needs its area as parent_code (the town's 9 digits, 'P' "
                 f"and 2 digits); town {str(code)[:9]} has no area or several in gridgeo and this "
                 "import, so map parent_code")
-    if level != "town" and (parent is None or not parent_matches(level, code, parent)):
+    if level != "town" and (parent is None or not parent_matches(level, str(code), parent)):
         return f"code {code} disagrees with its parent {parent}"
     if level == "town" and parent is not None:
         return f"town grid {code} cannot have a parent ({parent})"

@@ -18,11 +18,11 @@ from gridgeo.geometry.layer import metric_srid
 from gridgeo.timezone import local_zone, set_session_zone
 
 from .convert import ConversionError, as_text, convert
+from .county import county_area
 from .deployment import adopt_metric_srid, deployment_is_empty
-from .gridcheck import county_area, grid_problems
 from .mapping import ImportPlan, LayerMapping
 from .prepare import ImportContext, PreparedLayer, prepare_layer, read_positions
-from .problems import ImportError_, ImportReport, LayerReport, Reject
+from .problems import ImportError_, ImportReport, LayerProblem, LayerReport, Reject
 from .rows import FieldPlan, mapped_value
 from .sources import SourceTable
 from .targets import ORDER, SPECIAL_TARGETS
@@ -77,6 +77,16 @@ def _adopt_srid(conn: psycopg.Connection, layer: PreparedLayer, context: ImportC
         context.metric_srid = adopt_metric_srid(conn, (lon0 + lon1) / 2, (lat0 + lat1) / 2)
 
 
+def _plugin_problems(conn: psycopg.Connection, layer: PreparedLayer, context: ImportContext,
+                     earlier: list[PreparedLayer]) -> list[LayerProblem]:
+    """Problems plugins find across rows (the topology plugin: gaps and overlaps of grids)."""
+    from gridgeo.plugins import get_plugin_manager
+
+    answers = get_plugin_manager().hook.gridgeo_import_problems(
+        conn=conn, layer=layer, srid=context.metric_srid, earlier=earlier)
+    return [problem for answer in answers for problem in answer]
+
+
 def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
                  ) -> tuple[list[PreparedLayer], list[LayerMapping], ImportContext]:
     """Every table layer read and checked (in import order); road and DEM layers returned
@@ -100,15 +110,11 @@ def check_layers(conn: psycopg.Connection, plan: ImportPlan, say: Say
         layer = prepare_layer(mapping, context, say)
         say(f"{mapping.label}: {layer.report.rows} rows read, {len(layer.rows)} pass, "
             f"{len(layer.report.rejects)} rejected")
+        if mapping.target == "grids" and deployment_is_empty(conn):
+            _adopt_srid(conn, layer, context)
+        say(f"{mapping.label}: checking it with the other layers and the stored data")
+        layer.report.problems.extend(_plugin_problems(conn, layer, context, prepared))
         if mapping.target == "grids":
-            if deployment_is_empty(conn):
-                _adopt_srid(conn, layer, context)
-            say(f"{mapping.label}: checking gaps and overlaps with the other grids")
-            grid_layers = [p for p in prepared if p.target.name == "grids"]
-            rejected = {r.key: r for p in [*grid_layers, layer] for r in p.report.rejects
-                        if r.key}
-            layer.report.problems.extend(grid_problems(
-                conn, layer, context.metric_srid, grid_layers, rejected))
             context.county_area = county_area(conn, [*prepared, layer])
         prepared.append(layer)
         if mapping.target == "addresses":

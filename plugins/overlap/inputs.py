@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from gridgeo.process_errors import InputError
+from gridgeo.process_errors import InputError, number
 
 from .compute import OverlapRules
 
@@ -111,19 +110,6 @@ def bbox_input(value: Any) -> tuple[float, float, float, float] | None:
         raise InputError("bbox must be [min longitude, min latitude, max longitude, "
                          "max latitude] in degrees, each minimum below its maximum")
     return x0, y0, x1, y1
-
-
-def number(data: dict[str, Any], name: str, default: float, low: float, high: float,
-           integer: bool = False) -> float:
-    value = data.get(name, default)
-    kind = "a whole number" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"{name} must be {kind} from {low:g} to {high:g}")
-    if integer and value != int(value):
-        raise InputError(f"{name} must be {kind} from {low:g} to {high:g}")
-    if not low <= value <= high:
-        raise InputError(f"{name} must be {kind} from {low:g} to {high:g}; got {value:g}")
-    return float(value)
 
 
 def requested_outputs(outputs: Any) -> tuple[str, ...]:

@@ -8,6 +8,9 @@ from gridgeo import hookimpl
 from gridgeo.contributions import ProcessContribution
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import psycopg
     from flask import Blueprint
 
 
@@ -33,3 +36,11 @@ def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, object]]:
         "patrol-route", {"200": answer("The route.", "application/gpx+xml"),
                          "404": refusal("No stored patrol route has that number.")},
         [in_path("route_no", "the route number the patrol-route process answered")])}}
+
+
+@hookimpl
+def gridgeo_terrain_changed(conn: psycopg.Connection, dem_path: Path) -> int:
+    """Walking times of every road on the new terrain (Tobler's hiking function)."""
+    from gridgeo_plugins.patrol.tobler import store_walk_costs
+
+    return store_walk_costs(conn, dem_path)

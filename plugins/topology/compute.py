@@ -19,8 +19,9 @@ from gridgeo.geometry.layer import Layer
 from gridgeo.geometry.parallel import threaded_validity
 from gridgeo.geometry.polygonal import polygonal
 from gridgeo.geometry.progress import Progress, no_progress
+from gridgeo.grid_codes import LEVELS, PARENT_LEVEL
 
-from .codes import LEVELS, PARENT_LEVEL, code_problems
+from .codes import code_problems
 from .cover import cover_problems, overlap_problems, suspect_children
 from .problems import Problem
 

@@ -6,11 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gridgeo_plugins.overlap.inputs import number
+from gridgeo.grid_codes import LEVELS, PARENT_LEVEL
+from gridgeo.process_errors import InputError, number
 
-from gridgeo.process_errors import InputError
-
-from .codes import LEVELS, PARENT_LEVEL
 from .compute import TopologyRules
 
 _WITHIN = re.compile(r"^[0-9]{9}([0-9]{3}([0-9]{3})?)?$")

@@ -1,5 +1,6 @@
 """Imported grids checked together with the grids gridgeo already has: gaps, overlaps,
-children outside their parent, missing parents (the grid-topology process's own check)."""
+children outside their parent, missing parents (the grid-topology process's own check),
+answered through the ``gridgeo_import_problems`` hook."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ from typing import Any
 import numpy as np
 import psycopg
 import shapely
-from gridgeo_plugins.topology.codes import LEVELS
-from gridgeo_plugins.topology.compute import check_topology
 from pyproj import Transformer
 
 from gridgeo.geometry.layer import Layer
+from gridgeo.grid_codes import LEVELS
+from gridgeo.importer.prepare import PreparedLayer
+from gridgeo.importer.problems import LayerProblem, Reject
+from gridgeo.importer.write import SAME_GEOMETRY_M
 
-from .prepare import PreparedLayer
-from .problems import LayerProblem, Reject
-from .write import SAME_GEOMETRY_M
+from .compute import check_topology
 
 # Row problems (geometry, code layout) are rejects already; these need several grids.
 _KINDS = ("overlap", "gap", "outside_parent", "missing_parent", "dedicated_outside_village")
@@ -53,15 +54,16 @@ def _merged(conn: psycopg.Connection, layer: PreparedLayer, srid: int,
 
 
 def grid_problems(conn: psycopg.Connection, layer: PreparedLayer, srid: int,
-                  earlier: list[PreparedLayer], rejected: dict[str, Reject] | None = None
-                  ) -> list[LayerProblem]:
+                  earlier: list[PreparedLayer]) -> list[LayerProblem]:
     """Problems involving at least one imported grid, measured in the metric CRS.
 
     A problem among grids gridgeo already holds exactly so (a gap an earlier import
     wrote with --accept-rejects) goes to the notes: an unchanged re-import is not
     refused for it. Grids whose parent was rejected make one problem per parent."""
-    if not layer.rows:
+    if layer.target.name != "grids" or not layer.rows:
         return []
+    earlier = [p for p in earlier if p.target.name == "grids"]
+    rejected = {r.key: r for p in [*earlier, layer] for r in p.report.rejects if r.key}
     levels = tuple(lv for lv in LEVELS if any(r.get("level") == lv for r in layer.rows))
     checked = tuple(lv for lv in levels if lv != "town")
     if not checked:
@@ -115,15 +117,3 @@ def _unchanged(conn: psycopg.Connection, merged: Layer, imported: set[str], srid
                 shapely.hausdorff_distance(old[0], merged.geoms[i])) < SAME_GEOMETRY_M:
             same.add(str(code))
     return same
-
-
-def county_area(conn: psycopg.Connection, layers: list[PreparedLayer]) -> shapely.Geometry | None:
-    """The county as its town grids cover it: imported ones and those already in gridgeo."""
-    towns = [g for layer in layers if layer.target.name == "grids"
-             for row, g in zip(layer.rows, layer.geoms, strict=True) if row.get("level") == "town"]
-    imported = {row["code"] for layer in layers if layer.target.name == "grids"
-                for row in layer.rows if row.get("level") == "town"}
-    rows = conn.execute("SELECT code, ST_AsBinary(geom) FROM gridgeo.grids WHERE level = 'town'"
-                        ).fetchall()
-    towns += [shapely.from_wkb(bytes(r[1])) for r in rows if r[0] not in imported]
-    return shapely.union_all(towns) if towns else None
