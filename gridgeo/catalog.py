@@ -25,9 +25,12 @@ SUPPORTED_CRS = (
 )
 _MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _REQUIRES = re.compile(r"^--\s*requires:\s*(.+)$", re.MULTILINE)
-# Columns the database computes; a client never writes them.
-SERVER_SET = ("grid_code", "dedicated_grid_code", "police_grid_code", "area_m2", "length_m",
-              "valid_from", "updated_at")
+# The keys of collection.yml the catalog reads; any other section is a declaration for
+# whoever owns it (a plugin, the QGIS project), carried in the contribution as it is.
+CATALOG_KEYS = frozenset({
+    "id", "title", "description", "keywords", "table", "source", "id_field", "title_field",
+    "geometry", "temporal", "order_by", "personal", "editable", "deletable", "readonly",
+    "count", "links", "access", "if_match"})
 STYLE_SUFFIXES = {".qml": "qml", ".sld": "sld", ".maplibre.json": "maplibre"}
 
 
@@ -85,9 +88,10 @@ def load_collection_dir(folder: Path, style_dirs: Iterable[Path] = ()) -> Collec
     personal = tuple(spec.get("personal", ()))
     migrations = load_migrations(cid, folder / "schema") if (folder / "schema").is_dir() else ()
     styles = find_styles(cid, [folder, *style_dirs])
+    declarations = {key: value for key, value in spec.items() if key not in CATALOG_KEYS}
     return CollectionContribution(
         id=cid, resource=build_resource(spec), migrations=migrations, styles=styles,
-        personal_fields=personal)
+        personal_fields=personal, declarations=declarations)
 
 
 def build_resource(spec: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +107,7 @@ def build_resource(spec: dict[str, Any]) -> dict[str, Any]:
             "geometry_type": geometry["type"],
             "personal": list(spec.get("personal", [])),
             "order_by": list(spec.get("order_by", [])),
-            "readonly": sorted({*SERVER_SET, *spec.get("readonly", [])}),
+            "readonly": sorted(spec.get("readonly", [])),
             "count": spec.get("count", "exact"),
         },
         "editable": bool(spec.get("editable", False)),

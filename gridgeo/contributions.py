@@ -55,6 +55,9 @@ class CollectionContribution:
     migrations: tuple[Migration, ...] = ()
     styles: dict[str, Path] = field(default_factory=dict)
     personal_fields: tuple[str, ...] = ()
+    # Sections of collection.yml the catalog does not read itself, each read by whoever
+    # owns it: ``qgis`` (the QGIS project), ``tiles`` (maps plugin), ``qr`` (QR plugin).
+    declarations: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

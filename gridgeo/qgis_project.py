@@ -3,9 +3,10 @@
 The project is built from what the server itself publishes: its collection list (ids
 and titles) and each collection's QGIS style (the ``styles`` link, a QML document).
 Layers use QGIS's OGC API Features provider (``OAPIF``) with the server's URL, so the
-file works on any machine that reaches the server. Groups follow how the town thinks:
-事件 incidents, 现场对象 field objects, 路线 routes, 网格 grids (drawn in that order,
-points over lines over areas).
+file works on any machine that reaches the server. Each collection names its group and
+its place in the drawing order in its collection.yml (``qgis: {group, order}``): the
+town's are 事件 incidents, 现场对象 field objects, 路线 routes, 网格 grids, points over
+lines over areas. Styled layers no installed plugin places go under 其他 at the bottom.
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ from pathlib import Path
 
 import click
 
-GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("事件", ("incidents",)),
-    ("现场对象", ("inspections", "mine_tunnels", "addresses", "greenhouses")),
-    ("路线", ("patrol_routes", "roads")),
-    ("网格", ("grids", "police_grids")),
-)
 OTHER_GROUP = "其他"
 QML_TYPE = "application/vnd.qgis.qml+xml"
 GEOMETRY = {"0": "Point", "1": "Line", "2": "Polygon"}
@@ -73,15 +68,40 @@ def served_layers(server_url: str) -> list[ServedLayer]:
     return layers
 
 
-def grouped(layers: list[ServedLayer]) -> list[tuple[str, list[ServedLayer]]]:
-    """Layers in the town's groups, in drawing order; unknown styled ones under 其他."""
-    by_id = {layer.id: layer for layer in layers}
-    groups = [(name, [by_id[i] for i in ids if i in by_id]) for name, ids in GROUPS]
-    known = {i for _, ids in GROUPS for i in ids}
-    others = [layer for layer in layers if layer.id not in known and layer.qml is not None]
+@dataclass(frozen=True)
+class Placement:
+    """Where a collection's layer goes in the project: its group and drawing order."""
+
+    group: str
+    order: int  # lower draws on top; a group sits where its lowest member does
+
+
+def declared_placements() -> dict[str, Placement]:
+    """The ``qgis`` section of every installed collection, by collection id."""
+    from gridgeo.plugins import get_plugin_manager
+
+    placements = {}
+    for batch in get_plugin_manager().hook.gridgeo_collections():
+        for collection in batch:
+            declared = collection.declarations.get("qgis")
+            if declared:
+                placements[collection.id] = Placement(str(declared["group"]),
+                                                      int(declared["order"]))
+    return placements
+
+
+def grouped(layers: list[ServedLayer], placements: dict[str, Placement]
+            ) -> list[tuple[str, list[ServedLayer]]]:
+    """Layers in their declared groups, in drawing order; other styled ones under 其他."""
+    placed = sorted((placements[layer.id].order, layer.id, layer) for layer in layers
+                    if layer.id in placements)
+    groups: dict[str, list[ServedLayer]] = {}
+    for _, _, layer in placed:
+        groups.setdefault(placements[layer.id].group, []).append(layer)
+    others = [layer for layer in layers if layer.id not in placements and layer.qml is not None]
     if others:
-        groups.append((OTHER_GROUP, others))
-    return [(name, members) for name, members in groups if members]
+        groups.setdefault(OTHER_GROUP, []).extend(others)
+    return list(groups.items())
 
 
 def spatialrefsys(parent: ET.Element, authid: str, wkt: str, description: str) -> None:
@@ -112,6 +132,7 @@ def map_layer(parent: ET.Element, layer: ServedLayer, layer_id: str, server_url:
 
 
 def build_project(server_url: str, layers: list[ServedLayer],
+                  placements: dict[str, Placement],
                   title: str = "网格化治理 gridgeo") -> ET.ElementTree:
     """The project document: layer tree (groups), layers, CRS CGCS2000."""
     server_url = server_url.rstrip("/")
@@ -125,7 +146,7 @@ def build_project(server_url: str, layers: list[ServedLayer],
     ET.SubElement(tree, "customproperties")
     project_layers = ET.SubElement(root, "projectlayers")
     order = ET.SubElement(root, "layerorder")
-    for group_name, members in grouped(layers):
+    for group_name, members in grouped(layers, placements):
         group = ET.SubElement(tree, "layer-tree-group", name=group_name, checked="Qt::Checked",
                               expanded="1")
         ET.SubElement(group, "customproperties")
@@ -142,7 +163,8 @@ def build_project(server_url: str, layers: list[ServedLayer],
 
 def write_project(server_url: str, path: Path) -> Path:
     """Write ``path`` (.qgs as XML, .qgz as QGIS's zipped form) for the server's layers."""
-    document = build_project(server_url, served_layers(server_url.rstrip("/")))
+    document = build_project(server_url, served_layers(server_url.rstrip("/")),
+                             declared_placements())
     root = document.getroot()
     assert root is not None
     xml = (b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"

@@ -7,8 +7,11 @@ import subprocess
 import sys
 import sysconfig
 import types
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
+import mapbox_vector_tile
 import pluggy
 import psycopg
 import pytest
@@ -167,8 +170,37 @@ def test_third_party_plugin_serves_its_collection_and_process(
                             json={"inputs": {"level": "planet"}}, timeout=30)
         assert bad.status_code == 400
         assert "level must be one of" in bad.text
+        _declarations_are_served(url, cli, env, tmp_path, parks["features"])
     finally:
         subprocess.run([*cli, "stop"], env=env, check=False, capture_output=True)
+
+
+def _declarations_are_served(url: str, cli: list[str], env: dict[str, str], tmp_path: Path,
+                              parks: list[dict[str, Any]]) -> None:
+    """What pocket_parks' collection.yml declares, the built-in plugins and the core serve:
+    vector tiles, a QR kind and a place in the QGIS project."""
+    tile = requests.get(f"{url}/collections/pocket_parks/tiles/WebMercatorQuad/0/0/0",
+                        timeout=30)
+    assert tile.status_code == 200, tile.text
+    decoded = mapbox_vector_tile.decode(tile.content)["pocket_parks"]["features"]
+    assert sorted(f["properties"]["park_no"] for f in decoded) == \
+        sorted(p["properties"]["park_no"] for p in parks)
+    first = parks[0]
+    scanned = requests.get(f"{url}/q/p/{first['properties']['park_no']}", timeout=30,
+                           allow_redirects=False)
+    assert scanned.status_code in (301, 302, 303), scanned.text
+    assert scanned.headers["Location"].endswith(
+        f"/collections/pocket_parks/items/{first['id']}?f=html")
+    assert first["properties"]["qr_payload"].endswith(f"/q/p/{first['properties']['park_no']}")
+    project = tmp_path / "town.qgs"
+    made = subprocess.run([*cli, "qgis-project", "--url", url, str(project)], env=env,
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    groups = ET.parse(project).getroot().find("layer-tree-group")
+    assert groups is not None
+    placed = {layer.get("name"): group.get("name") for group in groups
+              for layer in group.iter("layer-tree-layer")}
+    assert placed["口袋公园"] == "现场对象", placed
 
 
 def test_every_hook_is_documented() -> None:

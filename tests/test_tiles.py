@@ -9,7 +9,7 @@ import mapbox_vector_tile
 import psycopg
 import pytest
 import requests
-from gridgeo_plugins.maps.tiles import LAYERS
+from gridgeo_plugins.maps.tiles import tile_layers
 
 from gridgeo.config import contributed_collections
 from gridgeo.plugins import get_plugin_manager
@@ -51,8 +51,8 @@ def features_by_id(tile: dict, collection: str) -> dict[int, dict]:  # type: ign
 
 def test_tiled_layers_never_carry_personal_fields(conn: psycopg.Connection) -> None:
     personal = {c.id: set(c.personal_fields) for c in contributed_collections(get_plugin_manager())}
-    assert sorted(LAYERS) == sorted(TILED)
-    for layer in LAYERS.values():
+    assert sorted(tile_layers()) == sorted(TILED)
+    for layer in tile_layers().values():
         view_columns = {r[0] for r in conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gridgeo' "
             "AND table_name = %s", (layer.view,))}
@@ -163,7 +163,7 @@ def test_the_openapi_document_names_every_tile_route(base_url: str) -> None:
     """Clients (and the schemathesis run) find the tiles from the document, and the
     templated tile URL of each tileset is one of its paths."""
     paths = requests.get(f"{base_url}/openapi?f=json", timeout=60).json()["paths"]
-    for collection in LAYERS:
+    for collection in tile_layers():
         base = f"/collections/{collection}/tiles"
         template = f"{base}/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
         assert {base, f"{base}/WebMercatorQuad", template} <= set(paths), collection

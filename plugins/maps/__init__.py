@@ -18,9 +18,9 @@ def gridgeo_blueprints() -> list[Blueprint]:
 
 @hookimpl
 def gridgeo_collection_links(collection_id: str, server_url: str) -> list[dict[str, str]]:
-    from gridgeo_plugins.maps.tiles import LAYERS
+    from gridgeo_plugins.maps.tiles import tile_layers
 
-    if collection_id not in LAYERS:
+    if collection_id not in tile_layers():
         return []
     return [{"rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
              "type": "application/json", "title": "Vector tilesets (MVT)",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gridgeo_plugins.maps.routes import MVT
-from gridgeo_plugins.maps.tiles import LAYERS, MAX_ZOOM, TMS_ID
+from gridgeo_plugins.maps.tiles import MAX_ZOOM, TMS_ID, tile_layers
 
 _JSON = {"application/json": {"schema": {"type": "object"}}}
 _PROBLEM = {"application/json": {"schema": {
@@ -24,7 +24,7 @@ def _index(name: str, minimum: int = 0, maximum: int | None = None, what: str = 
 
 def tile_paths() -> dict[str, dict[str, Any]]:
     paths: dict[str, dict[str, Any]] = {}
-    for cid in sorted(LAYERS):
+    for cid in sorted(tile_layers()):
         base = f"/collections/{cid}/tiles"
         paths[base] = {"get": {
             "summary": f"The vector tilesets of {cid}", "tags": [cid],

@@ -5,8 +5,8 @@ pygeoapi tile provider: a provider would need a second provider entry in every
 collection's resource (a core change), pygeoapi rebuilds it on every request and
 sets no validators or cache headers on tiles. pygeoapi's ``<path:collection_id>``
 tiles rules would win Flask's matching, so the blueprint answers matching paths of
-the tiled collections before routing (``before_app_request``); other collections keep
-pygeoapi's answers.
+the tiled collections (those whose collection.yml declares ``tiles``) before routing
+(``before_app_request``); other collections keep pygeoapi's answers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 from gridgeo_plugins.maps.tiles import (
-    LAYERS,
     MAX_ZOOM,
     TMS_ID,
     TMS_URI,
@@ -24,6 +23,7 @@ from gridgeo_plugins.maps.tiles import (
     etag,
     render_tile,
     tile_in_range,
+    tile_layers,
 )
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -33,7 +33,6 @@ from gridgeo.errors import NotFound, RequestError
 from gridgeo.settings import get_settings
 
 MVT = "application/vnd.mapbox-vector-tile"
-TILED = "any(" + ", ".join(sorted(LAYERS)) + "):collection_id"
 
 
 def tile_template(server_url: str, collection_id: str) -> str:
@@ -89,7 +88,7 @@ def tile_response(layer: TileLayer, z: int, y: int, x: int) -> Response:
 
 def tilesets(collection_id: str) -> Response:
     server_url = get_settings().server_url
-    entry = tileset(server_url, LAYERS[collection_id])
+    entry = tileset(server_url, tile_layers()[collection_id])
     entry["links"].insert(0, {"rel": "self", "type": "application/json",
                               "href": f"{server_url}/collections/{collection_id}/tiles/{TMS_ID}"})
     return json_response({"tilesets": [entry], "links": [
@@ -98,20 +97,20 @@ def tilesets(collection_id: str) -> Response:
 
 
 def metadata(collection_id: str) -> Response:
-    return json_response(tileset(get_settings().server_url, LAYERS[collection_id]))
+    return json_response(tileset(get_settings().server_url, tile_layers()[collection_id]))
 
 
 def tile(collection_id: str, z: int, y: int, x: int) -> Response:
-    return tile_response(LAYERS[collection_id], z, y, x)
+    return tile_response(tile_layers()[collection_id], z, y, x)
 
 
 VIEWS: dict[str, Callable[..., Response]] = {
     "tilesets": tilesets, "metadata": metadata, "tile": tile}
 ROUTES = Map([
-    Rule(f"/collections/<{TILED}>/tiles", endpoint="tilesets"),
-    Rule(f"/collections/<{TILED}>/tiles/{TMS_ID}", endpoint="metadata"),
-    Rule(f"/collections/<{TILED}>/tiles/{TMS_ID}/metadata", endpoint="metadata"),
-    Rule(f"/collections/<{TILED}>/tiles/{TMS_ID}/<int:z>/<int:y>/<int:x>", endpoint="tile"),
+    Rule("/collections/<collection_id>/tiles", endpoint="tilesets"),
+    Rule(f"/collections/<collection_id>/tiles/{TMS_ID}", endpoint="metadata"),
+    Rule(f"/collections/<collection_id>/tiles/{TMS_ID}/metadata", endpoint="metadata"),
+    Rule(f"/collections/<collection_id>/tiles/{TMS_ID}/<int:z>/<int:y>/<int:x>", endpoint="tile"),
 ], strict_slashes=False)
 
 
@@ -128,6 +127,8 @@ def tiles_blueprint() -> Blueprint:
             endpoint, args = ROUTES.bind("").match(request.path, method="GET")
         except HTTPException:
             return None
+        if args["collection_id"] not in tile_layers():
+            return None  # an untiled collection: pygeoapi answers
         return VIEWS[str(endpoint)](**args)
 
     return blueprint

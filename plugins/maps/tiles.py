@@ -5,8 +5,9 @@ take 15-20 s; here every transform uses integer SRIDs: the tile envelope is buil
 3857 and transformed to 4490 once, so the GiST index on ``geom`` filters, and only
 the matching rows are simplified (tolerance: one tile pixel,
 below what ST_AsMVTGeom's snapping keeps anyway) and
-transformed to 3857 for ``ST_AsMVTGeom``. Only the non-personal columns listed here
-are ever selected, whatever the caller may see elsewhere.
+transformed to 3857 for ``ST_AsMVTGeom``. A collection is tiled when its collection.yml
+declares ``tiles``; only the non-personal columns listed there are ever selected, whatever
+the caller may see elsewhere.
 
 The tile's area is also named for row-level security (gridgeo.db.area), whose policies
 would otherwise keep the index out of reach; and features go into the tile in id
@@ -18,10 +19,13 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import psycopg
 from psycopg import sql
 
+from gridgeo.catalog import CatalogError
+from gridgeo.contributions import CollectionContribution
 from gridgeo.db.area import protected_relations, read_within
 
 WEB_MERCATOR_HALF = 20037508.342789244
@@ -46,30 +50,26 @@ class TileLayer:
     max_age: int = 300  # Cache-Control max-age in seconds
 
 
-LAYERS: dict[str, TileLayer] = {layer.collection: layer for layer in (
-    TileLayer("grids", "grids_view",
-              ("id", "code", "name", "level", "kind", "dedicated_type", "parent_code",
-               "village_code", "difficulty", "households", "population"),
-              polygonal=True,
-              zoom_filters=((0, "level = 'town'"), (8, "level = 'area'"),
-                            (10, "level = 'village'"), (12, "level = 'unit'"),
-                            (14, "level = 'micro'")),
-              max_age=3600),
-    TileLayer("addresses", "addresses_view",
-              ("id", "address_code", "full_address", "village", "road", "house_number",
-               "grid_code"), min_zoom=13, max_age=3600),
-    TileLayer("roads", "roads_view", ("id", "name", "road_class", "oneway"), polygonal=True,
-              zoom_filters=((0, "road_class = 'county'"), (9, "road_class = 'township'"),
-                            (11, "road_class = 'village'"),
-                            (13, "road_class IN ('track', 'path')")),
-              max_age=3600),
-    TileLayer("incidents", "incidents_view",
-              ("id", "case_no", "category_code", "category_name", "title", "colour", "state",
-               "overdue", "closed_on_time", "grid_code"), min_zoom=8, max_age=60),
-    TileLayer("greenhouses", "greenhouses_view",
-              ("id", "gh_no", "use", "status", "built_year", "area_m2", "grid_code"),
-              polygonal=True, min_zoom=12, max_age=600),
-)}
+def tile_layer(collection: CollectionContribution) -> TileLayer:
+    """The tile layer a collection declares in its collection.yml ``tiles`` section."""
+    declared = dict(collection.declarations["tiles"])
+    filters = tuple((int(zoom), str(condition))
+                    for zoom, condition in declared.pop("zoom_filters", ()))
+    try:
+        return TileLayer(collection.id, collection.resource["providers"][0]["data"]["source"],
+                         tuple(declared.pop("columns")), zoom_filters=filters, **declared)
+    except (KeyError, TypeError) as exc:
+        raise CatalogError(f"collection {collection.id}: its tiles section takes columns, "
+                           "polygonal, min_zoom, zoom_filters and max_age") from exc
+
+
+@lru_cache(maxsize=1)
+def tile_layers() -> dict[str, TileLayer]:
+    """Every collection that declares tiles, by id (built once per process)."""
+    from gridgeo.plugins import get_plugin_manager
+
+    return {c.id: tile_layer(c) for batch in get_plugin_manager().hook.gridgeo_collections()
+            for c in batch if "tiles" in c.declarations}
 
 
 def tile_in_range(z: int, x: int, y: int) -> bool:

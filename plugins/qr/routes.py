@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect
 from gridgeo_plugins.qr.images import Plate, plate_sheet_svg, qr_png, qr_svg
-from gridgeo_plugins.qr.targets import KINDS, QrKind
+from gridgeo_plugins.qr.targets import QrKind, qr_kinds
 from psycopg import sql
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -26,10 +26,11 @@ def public_url() -> str:
 
 
 def _kind(letter: str) -> QrKind:
-    kind = KINDS.get(letter)
+    kinds = qr_kinds()
+    kind = kinds.get(letter)
     if kind is None:
-        raise NotFound(f"no QR kind {letter!r}; kinds are a (address), g (greenhouse) and "
-                       "k (mine adit).")
+        known = ", ".join(f"{k.letter} ({k.collection})" for k in kinds.values())
+        raise NotFound(f"no QR kind {letter!r}; the kinds are {known}.")
     return kind
 
 

@@ -1,5 +1,5 @@
-"""A third-party plugin: a `pocket_parks` collection, a `count-grids` process and an
-incident category."""
+"""A third-party plugin: a `pocket_parks` collection (with the vector tiles, QR codes and
+QGIS group its collection.yml declares), a `count-grids` process and an incident category."""
 
 from __future__ import annotations
 
