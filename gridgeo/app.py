@@ -1,8 +1,10 @@
 """The WSGI app: pygeoapi's Flask app plus gridgeo's request identity and link fixes.
 
-Run it with gunicorn (``gridgeo serve`` does). pygeoapi reads its configuration
-at import, so the effective config is rendered first when the environment does
-not already name one.
+Built by the factory ``create_app()``; importing this module does nothing else. gunicorn
+calls it once per worker (``gridgeo serve`` runs ``gridgeo.app:create_app()``). pygeoapi
+reads its configuration at import, so the factory renders the effective config first
+when the environment does not already name one; pygeoapi's app is one per process, so
+the factory is too.
 """
 
 from __future__ import annotations
@@ -200,7 +202,7 @@ def _list_only_readable_collections() -> None:
 
 
 def create_app() -> Flask:
-    """pygeoapi's app with gridgeo's hooks installed."""
+    """pygeoapi's app with gridgeo's hooks installed (call it once per process)."""
     _ensure_runtime()
     from pygeoapi.flask_app import APP
 
@@ -228,6 +230,3 @@ def create_app() -> Flask:
     if schemas_blueprint.name not in APP.blueprints:
         APP.register_blueprint(schemas_blueprint)  # the OGC schemas the OpenAPI document names
     return APP
-
-
-app = create_app()

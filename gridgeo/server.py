@@ -35,7 +35,7 @@ def running_pid(settings: Settings) -> int | None:
 
 
 def gunicorn_command(settings: Settings, background: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "gunicorn", "gridgeo.app:app",
+    cmd = [sys.executable, "-m", "gunicorn", "gridgeo.app:create_app()",
            "--bind", f"{settings.host}:{settings.port}", "--workers", str(settings.workers),
            "--pid", str(pid_file(settings)), "--timeout", "120", "--graceful-timeout", "10"]
     if background:

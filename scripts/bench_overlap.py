@@ -30,12 +30,10 @@ from gridgeo_plugins.topology.compute import TopologyRules, check_topology
 from gridgeo_plugins.topology.inputs import TopologyRequest
 from gridgeo_plugins.topology.source import read_grids as read_topology_grids
 
-from gridgeo.db.cluster import cluster_from, database_url, prepare_database
-from gridgeo.db.migrate import apply_migrations, collect_migrations
+from gridgeo.db.scratch import create_database, drop_database
 from gridgeo.geometry.groups import group_argmax
 from gridgeo.geometry.layer import Layer, metric_srid
 from gridgeo.geometry.synthetic import generate_county, load_county
-from gridgeo.plugins import build_plugin_manager
 from gridgeo.settings import get_settings
 
 DB_NAME = "gridgeo_bench_overlap"
@@ -179,23 +177,6 @@ def postgis_topology(conn: psycopg.Connection, srid: int) -> str:
 # -- the run ---------------------------------------------------------------------
 
 
-def scratch_database() -> str:
-    settings = get_settings()
-    cluster, base = cluster_from(settings), database_url(settings)
-    owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
-    with psycopg.connect(cluster.admin_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{DB_NAME}" OWNER "{owner}"')
-    prepare_database(cluster.admin_url(DB_NAME))
-    return psycopg.conninfo.make_conninfo(base, dbname=DB_NAME)
-
-
-def drop_database() -> None:
-    cluster = cluster_from(get_settings())
-    with psycopg.connect(cluster.admin_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
 def vacuum(conn: psycopg.Connection) -> Callable[[], None]:
     def run() -> None:  # so autovacuum of the last write does not run during the next one
         conn.commit()
@@ -266,17 +247,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-postgis", action="store_true", help="skip the slow SQL rows")
     args = parser.parse_args()
-    url = scratch_database()
+    url = create_database(get_settings(), DB_NAME, reference_data=False)
     try:
-        with psycopg.connect(url) as conn:
-            apply_migrations(conn, collect_migrations(build_plugin_manager(
-                load_entry_points=False)))
         rows: list[Row] = []
         for size in args.sizes.split(","):
             n_units, n_police = (int(v) for v in size.split("x"))
             rows += bench_size(url, n_units, n_police, args.repeat, not args.no_postgis)
     finally:
-        drop_database()
+        drop_database(get_settings(), DB_NAME)
     print(f"\n{args.repeat} runs each (PostGIS rows: 1); seconds (median, best).\n")
     print("| grids × police grids | task | alternative | median s | best s | result |")
     print("|---|---|---|---|---|---|")

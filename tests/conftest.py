@@ -6,6 +6,8 @@ import contextlib
 import functools
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 from gridgeo.db.cluster import admin_url
 from gridgeo.db.scratch import create_database, drop_database
 from gridgeo.settings import Settings, get_settings
+from tests.field_town import FIELD_DB, FieldTown, ensure_field_town
 
 TEST_DB = f"gridgeo_test_{os.getpid()}"
 DEMO_SEED = 42
@@ -151,3 +154,33 @@ def empty_database(name: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(_admin_settings(), dbname)
+
+
+@pytest.fixture(scope="session")
+def field_town(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[FieldTown]:
+    """The field town (tests/field_town.py) in its own database, served by its own server."""
+    from gridgeo.db.pool import connect
+
+    url = create_database(_admin_settings(), FIELD_DB, reference_data=False)
+    with connect(url) as conn:
+        ensure_field_town(conn)
+    port = free_port()
+    env = server_env(url, tmp_path_factory.mktemp("field-server-home"), port)
+    cli = [sys.executable, "-m", "gridgeo.cli"]
+    subprocess.run([*cli, "serve", "--background"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    yield FieldTown(url, f"http://127.0.0.1:{port}")
+    subprocess.run([*cli, "stop"], env=env, check=False, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    drop_database(_admin_settings(), FIELD_DB)
+
+
+@pytest.fixture()
+def field_conn(field_town: FieldTown) -> Iterator[psycopg.Connection]:
+    """A connection to the field town's database; rolled back after the test."""
+    from gridgeo.db.pool import connect
+
+    with connect(field_town.url) as connection:
+        yield connection
+        connection.rollback()

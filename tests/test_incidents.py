@@ -12,15 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import EDITOR
-from tests.test_incidents_fieldtown import (  # noqa: F401  (fixtures)
-    CATEGORY,
-    INSPECTOR_NO,
-    POLICE_GRID,
-    UNIT,
-    WORKER_NAME,
-    field_conn,
-    field_town,
-)
+from tests.field_town import CATEGORY, INSPECTOR_NO, POLICE_GRID, UNIT, WORKER_NAME
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The closed loop; anything not listed here must be refused.

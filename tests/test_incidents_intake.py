@@ -9,13 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import EDITOR
-from tests.test_incidents_fieldtown import (  # noqa: F401  (fixtures)
-    CATEGORY,
-    UNIT,
-    WORKER_NAME,
-    field_conn,
-    field_town,
-)
+from tests.field_town import CATEGORY, UNIT, WORKER_NAME
 
 
 @pytest.fixture()

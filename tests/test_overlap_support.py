@@ -15,34 +15,22 @@ from pathlib import Path
 
 import psycopg
 
-from gridgeo.db.cluster import database_url, prepare_database
-from gridgeo.db.migrate import apply_migrations, collect_migrations
+from gridgeo.db.scratch import create_database, drop_database
 from gridgeo.geometry.synthetic import GeneratedCounty, load_county
-from gridgeo.plugins import build_plugin_manager
-from gridgeo.settings import get_settings
-from tests.conftest import _admin_url, free_port, server_env
+from tests.conftest import _admin_settings, free_port, server_env
 
 
 @contextmanager
 def county_database(name: str, county: GeneratedCounty) -> Iterator[str]:
     """A fresh, migrated database holding ``county``; dropped afterwards. Yields its URL."""
-    base = database_url(get_settings())
-    owner = psycopg.conninfo.conninfo_to_dict(base)["user"]
-    with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+    url = create_database(_admin_settings(), name, reference_data=False)
     try:
-        prepare_database(_admin_url(name))
-        url = psycopg.conninfo.make_conninfo(base, dbname=name)
         with psycopg.connect(url) as conn:
-            apply_migrations(conn, collect_migrations(build_plugin_manager(
-                load_entry_points=False)))
             load_county(conn, county)
             conn.execute("ANALYZE")
         yield url
     finally:
-        with psycopg.connect(_admin_url("postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(_admin_settings(), name)
 
 
 @contextmanager

@@ -10,16 +10,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.test_incidents_fieldtown import (  # noqa: F401  (fixtures)
-    ADDRESS_CODES,
-    ADIT,
-    GREENHOUSE,
-    UNIT,
-    WORKER_NAME,
-    WORKER_PHONE,
-    field_conn,
-    field_town,
-)
+from tests.field_town import ADDRESS_CODES, ADIT, GREENHOUSE, UNIT, WORKER_NAME, WORKER_PHONE
 
 # zbarimg and rsvg-convert come from scripts/install-system.sh; missing is an install bug.
 TARGETS = [("a", "addresses", ADDRESS_CODES[0]), ("g", "greenhouses", GREENHOUSE),

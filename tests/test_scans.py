@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import EDITOR
-from tests.test_incidents_fieldtown import ADIT, GREENHOUSE, field_conn, field_town  # noqa: F401  (fixtures)
+from tests.field_town import ADIT, GREENHOUSE
 
 # The greenhouse covers 111.505-111.5055°E, 33.505-33.5053°N; the adit is at 111.515, 33.515.
 AT_GREENHOUSE = [111.5052, 33.5051]

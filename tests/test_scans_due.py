@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import EDITOR
-from tests.test_incidents_fieldtown import ADIT, GREENHOUSE, field_conn, field_town  # noqa: F401  (fixtures)
+from tests.field_town import ADIT, GREENHOUSE
 
 
 @pytest.fixture()

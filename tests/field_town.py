@@ -1,33 +1,20 @@
-"""A small, known field town in a database and server of its own, for the incident, QR and
-scan tests.
+"""A small, known field town in a database of its own, for the incident, QR and scan
+tests (the ``field_town`` and ``field_conn`` fixtures in conftest.py serve it).
 
 Its own database keeps the demo town exactly as generated for every other test (extents,
 counts, overlaps), and lets these tests commit what their HTTP requests must see. One
 grid (the square 111.50-111.52°E, 33.50-33.52°N) with one worker, one police grid, five
-door plates, a greenhouse and a sealed adit. Started once per session, by whichever
-module asks first.
+door plates, a greenhouse and a sealed adit.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
-import pytest
-
-from gridgeo.db.cluster import database_url, prepare_database
-from gridgeo.db.migrate import apply_migrations, collect_migrations
-from gridgeo.plugins import get_plugin_manager
-from gridgeo.settings import get_settings
-from tests.conftest import _admin_url, free_port, server_env
 
 FIELD_DB = f"gridgeo_test_field_{os.getpid()}"
-# Taken now, at collection: the demo fixture later points the settings at its own database.
-_ADMIN = _admin_url("postgres")
 
 TOWN = "410399977"
 VILLAGE = "410399977201"
@@ -94,58 +81,3 @@ def ensure_field_town(conn: psycopg.Connection) -> None:
 class FieldTown:
     url: str       # database
     base_url: str  # server
-
-
-_running: list[FieldTown] = []
-
-
-def _admin(dbname: str) -> str:
-    return psycopg.conninfo.make_conninfo(_ADMIN, dbname=dbname)
-
-
-def _create_database() -> str:
-    with psycopg.connect(_admin("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{FIELD_DB}"')
-        owner = psycopg.conninfo.conninfo_to_dict(database_url(get_settings()))["user"]
-        admin.execute(f'CREATE DATABASE "{FIELD_DB}" OWNER "{owner}"')
-    prepare_database(_admin(FIELD_DB))
-    url = psycopg.conninfo.make_conninfo(database_url(get_settings()), dbname=FIELD_DB)
-    from gridgeo.db.pool import connect
-
-    with connect(url) as conn:
-        apply_migrations(conn, collect_migrations(get_plugin_manager()))
-        ensure_field_town(conn)
-    return url
-
-
-def _cli(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "gridgeo.cli", *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-
-
-@pytest.fixture(scope="session")
-def field_town(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[FieldTown]:
-    """The field town's database and server (one per session, whichever module starts it)."""
-    if _running:
-        yield _running[0]
-        return
-    url, port = _create_database(), free_port()
-    env = server_env(url, tmp_path_factory.mktemp("field-server-home"), port)
-    _cli(env, "serve", "--background")
-    _running.append(FieldTown(url, f"http://127.0.0.1:{port}"))
-    yield _running[0]
-    subprocess.run([sys.executable, "-m", "gridgeo.cli", "stop"], env=env, check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    with psycopg.connect(_admin("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{FIELD_DB}" WITH (FORCE)')
-
-
-@pytest.fixture()
-def field_conn(field_town: FieldTown) -> Iterator[psycopg.Connection]:
-    """A connection to the field town's database; rolled back after the test."""
-    from gridgeo.db.pool import connect
-
-    with connect(field_town.url) as connection:
-        yield connection
-        connection.rollback()
