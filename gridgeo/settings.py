@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_offset: int = Field(1_000_000, description="largest offset an items request may ask")
     idempotency_ttl_s: int = Field(
         86_400, gt=0, description="how long an Idempotency-Key and its answer are kept")
+    disabled_plugins: list[str] = Field(
+        default_factory=list, description='plugins not to load, by module or entry-point name: '
+        '["gridgeo_plugins.qr"]')
 
     @property
     def jwt_enabled(self) -> bool:
