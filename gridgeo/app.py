@@ -22,6 +22,7 @@ from gridgeo.errors import RequestError
 from gridgeo.idempotency import idempotent
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
+from gridgeo.items.pygeoapi_views import collection_list
 from gridgeo.openapi import declare_gridgeo_answers, declare_page_size, schemas_blueprint
 from gridgeo.process_docs import (
     correct_descriptions,
@@ -29,16 +30,13 @@ from gridgeo.process_docs import (
     job_control,
     match_job_control,
 )
-from gridgeo.provider.postgis import set_pending_filter
 from gridgeo.security.inputs import check_request_input
 from gridgeo.security.territory import allow_from_request, reset_allowed
 from gridgeo.security.web import (
     accepted_job_document,
     cache_headers,
     check_access,
-    filter_collection_list,
     hide_unreadable_paths,
-    readable,
     unexpected_error,
 )
 from gridgeo.settings import get_settings
@@ -46,6 +44,7 @@ from gridgeo.standards import SCHEMA_PATH, add_landing_links, declare_conformanc
 
 # Landing page, collection list and one collection: the documents whose links clients follow.
 _LINKED_DOCUMENT = re.compile(r"^/(collections(/[^/]+)?)?/?$")
+_COLLECTION_LIST = re.compile(r"^/collections/?$")
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 EXECUTION_ENDPOINT = "pygeoapi.execute_process_jobs"
 GEOJSON = "application/geo+json"
@@ -75,6 +74,8 @@ def _begin_request() -> Response | None:
     g.gridgeo_territory_token = allow_from_request(identity, dict(request.headers))
     _normalise_lang()
     check_access(request, _config())
+    if _COLLECTION_LIST.match(request.path) and request.method == "GET":
+        return collection_list(request, _config())
     return handle_items(request, _config())
 
 
@@ -85,7 +86,6 @@ def _config() -> dict[str, Any]:
 
 
 def _end_request(_exc: BaseException | None) -> None:
-    set_pending_filter(None)
     territory_token = g.pop("gridgeo_territory_token", None)
     if territory_token is not None:
         reset_allowed(territory_token)
@@ -128,7 +128,6 @@ def _finish_response(response: Response) -> Response:
     if not (is_json and is_doc and response.status_code == 200) or response.direct_passthrough:
         return _geojson_type(response)
     body = orjson.loads(response.get_data())
-    filter_collection_list(request.path, body, _config())
     if isinstance(body, dict):
         if request.path.rstrip("/") == "":
             add_landing_links(body, _config()["server"]["url"])
@@ -182,32 +181,12 @@ def _correct_openapi() -> None:
     flask_app.api_.openapi = orjson.dumps(parsed).decode()
 
 
-def _list_only_readable_collections() -> None:
-    """pygeoapi renders the HTML collection list straight from its configuration; the
-    JSON one is filtered after the fact (filter_collection_list), this one before."""
-    import pygeoapi.api as pygeoapi_api
-
-    render = pygeoapi_api.render_j2_template
-    if getattr(render, "gridgeo_filtered", False):
-        return
-
-    def render_readable(tpl_config: dict[str, Any], templates: Any, template: str,
-                        data: dict[str, Any], locale: Any = None) -> str:
-        if template == "collections/index.html" and isinstance(data.get("collections"), list):
-            data = {**data, "collections": readable(data["collections"], _config())}
-        return render(tpl_config, templates, template, data, locale)
-
-    render_readable.gridgeo_filtered = True  # type: ignore[attr-defined]
-    pygeoapi_api.render_j2_template = render_readable
-
-
 def create_app() -> Flask:
     """pygeoapi's app with gridgeo's hooks installed (call it once per process)."""
     _ensure_runtime()
     from pygeoapi.flask_app import APP
 
     _correct_openapi()
-    _list_only_readable_collections()
 
     from gridgeo.plugins import get_plugin_manager
     from gridgeo.styles import CONFORMANCE, styles_blueprint

@@ -4,7 +4,9 @@ must answer alike; plus the numberMatched modes of the JSON route."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 from typing import Any
 
 import orjson
@@ -14,7 +16,7 @@ import requests
 from pygeoapi.util import CrsTransformSpec
 
 from gridgeo.items.respond import items_response
-from gridgeo.provider.postgis import PostGISProvider, set_pending_filter
+from gridgeo.provider.postgis import PostGISProvider
 from gridgeo.settings import get_settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -79,14 +81,45 @@ def test_cql_filter_agrees_on_both_paths(base_url: str, config: dict[str, Any]) 
     route = requests.get(f"{base_url}/collections/incidents/items",
                          params={"filter": cql, "limit": "500"},
                          headers={"Accept": "application/geo+json"}, timeout=60).json()
-    set_pending_filter({"filter": cql})
-    try:
-        via_provider = provider(config, "incidents").query(limit=500,
-                                                           crs_transform_spec=spec(CRS84))
-    finally:
-        set_pending_filter(None)
+    # gridgeo hands the filter to the provider in its definition, as for an HTML page.
+    definition = config["resources"]["incidents"]["providers"][0]
+    handed = {**definition, "data": {**definition["data"], "filter": {"filter": cql}}}
+    via_provider = PostGISProvider(handed).query(limit=500, crs_transform_spec=spec(CRS84))
     assert [f["id"] for f in route["features"]] == [f["id"] for f in via_provider["features"]]
     assert route["features"]
+
+
+BAD_REQUESTS = [({"properties": "code,no_such_property"}, "no_such_property"),
+                ({"sortby": "-no_such_property"}, "no_such_property"),
+                ({"no_such_property": "1"}, "no_such_property"),
+                ({"limit": "many"}, "limit"),
+                ({"filter": "no_such_property = 1"}, "no_such_property")]
+
+
+@pytest.mark.parametrize(("params", "named"), BAD_REQUESTS)
+def test_a_bad_request_gets_the_same_400_in_every_format(base_url: str, params: dict[str, str],
+                                                         named: str) -> None:
+    """One request model: JSON, HTML and CSV refuse the same request with the same
+    sentence (pygeoapi alone would drop unknown names from HTML and CSV silently)."""
+    url = f"{base_url}/collections/grids/items"
+    answers = [requests.get(url, params={**params, "f": f}, timeout=60)
+               for f in ("json", "html", "csv")]
+    assert [a.status_code for a in answers] == [400, 400, 400], [a.text for a in answers]
+    sentences = {a.json()["description"] for a in answers}
+    assert len(sentences) == 1 and named in sentences.pop()
+
+
+def test_a_good_filter_and_name_value_narrow_html_and_csv_alike(base_url: str) -> None:
+    url = f"{base_url}/collections/grids/items"
+    asked = {"filter": "level = 'village'", "kind": "basic", "limit": "1000"}
+    body = requests.get(url, params={**asked, "f": "json"}, timeout=60).json()
+    csv_text = requests.get(url, params={**asked, "f": "csv"}, timeout=60).text
+    csv_codes = [row["code"] for row in csv.DictReader(io.StringIO(csv_text))]
+    html = requests.get(url, params={**asked, "f": "html"}, timeout=60)
+    assert csv_codes == [f["properties"]["code"] for f in body["features"]]
+    assert body["numberReturned"] > 0
+    assert html.status_code == 200
+    assert all(f["properties"]["code"] in html.text for f in body["features"][:5])
 
 
 @pytest.mark.parametrize("mode", ["exact", "estimated", "off"])

@@ -1,7 +1,10 @@
-"""Routes items requests of gridgeo's collections to gridgeo's own handlers.
+"""Routes items requests of gridgeo's collections: one request model for every format.
 
-JSON reads and every write are answered here; anything else (HTML, CSV, JSON-LD)
-returns None and goes on to pygeoapi.
+Every items list request is read by the request model (``gridgeo.provider.params``)
+first, so a bad one gets the same 400 and sentence in any format. JSON reads and every
+write are answered by gridgeo's own handlers; HTML, CSV and JSON-LD lists are rendered
+by pygeoapi (``gridgeo.items.pygeoapi_views``); one item in those formats goes on to
+pygeoapi as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from gridgeo.errors import NotFound, RequestError
 from gridgeo.idempotency import respond
 from gridgeo.identity import current_identity
 from gridgeo.items import write
-from gridgeo.items.params import CollectionInfo
+from gridgeo.items.pygeoapi_views import items_page
 from gridgeo.items.respond import (
     PROVIDER,
     collection_info,
@@ -27,7 +30,7 @@ from gridgeo.items.respond import (
 )
 from gridgeo.items.validate import parse_json, validate_feature
 from gridgeo.provider.columns import table_info
-from gridgeo.provider.postgis import set_pending_filter
+from gridgeo.provider.params import CollectionInfo, build_query
 from gridgeo.security.access import require
 
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<item>[^/]+))?/?$")
@@ -50,9 +53,8 @@ def handle(request: Request, config: dict[str, Any]) -> Response | None:
     match = ITEMS_PATH.match(request.path)
     if match is None or request.method in ("OPTIONS", "HEAD"):
         return None
-    if request.method == "GET" and not _wants_json(request):
-        _hand_filter_to_provider(request)
-        return None
+    if request.method == "GET" and match["item"] and not _wants_json(request):
+        return None  # one item's page: pygeoapi renders it
     try:
         resource = config["resources"].get(match["collection"])
         if resource is not None:
@@ -61,6 +63,9 @@ def handle(request: Request, config: dict[str, Any]) -> Response | None:
         if info is None:
             return None
         base = f"{config['server']['url'].rstrip('/')}/collections/{info.id}/items"
+        if request.method == "GET" and not _wants_json(request):
+            build_query(request.args, info)  # the same checks and sentences as JSON
+            return items_page(request, info.id, config)
         if request.method == "GET":
             if match["item"]:
                 return item_response(info, match["item"], request.args, base)
@@ -70,17 +75,6 @@ def handle(request: Request, config: dict[str, Any]) -> Response | None:
         return exc.response()
     except ProviderGenericError as exc:
         return RequestError(exc.message, exc.http_status_code, exc.ogc_exception_code).response()
-
-
-def _hand_filter_to_provider(request: Request) -> None:
-    """pygeoapi would parse ``filter`` with pygeofilter, which rejects standard CQL2; the
-    provider compiles it with the same compiler as the JSON route instead."""
-    names = ("filter", "filter-lang", "filter-crs")
-    if not any(n in request.args for n in names):
-        return
-    args = request.args.copy()
-    set_pending_filter({n: args.pop(n) for n in names if n in args})
-    request.args = args  # type: ignore[misc]
 
 
 def _provider_def(config: dict[str, Any], info: CollectionInfo) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from flask import Response
 from gridgeo.db.area import protected_relations, read_within
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
-from gridgeo.items.params import CollectionInfo, build_query, parse_output_crs
 from gridgeo.provider.columns import has_row_versions
 from gridgeo.provider.ids import well_formed
+from gridgeo.provider.params import CollectionInfo, build_query, parse_output_crs
 from gridgeo.provider.postgis import PostGISProvider, database_errors
 from gridgeo.provider.query import FeatureQuery
 

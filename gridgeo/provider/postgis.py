@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
@@ -25,23 +24,17 @@ from pygeoapi.provider.base import (
 
 from gridgeo.db.area import protected_relations, read_within
 from gridgeo.db.pool import connection
+from gridgeo.errors import RequestError
 from gridgeo.identity import current_identity
 from gridgeo.provider.columns import Column, source_columns
 from gridgeo.provider.crs import OutputCrs, output_crs, storage_bbox_xy
 from gridgeo.provider.ids import well_formed
+from gridgeo.provider.params import CollectionInfo, known, parse_filter, property_filters
 from gridgeo.provider.query import FeatureQuery
 from gridgeo.security.access import collection_of, may_see_personal
 from gridgeo.settings import get_settings
 
 LOGGER = logging.getLogger(__name__)
-
-# A request's raw filter parameters, set by gridgeo's app for pygeoapi-rendered formats.
-_pending_filter: ContextVar[dict[str, str] | None] = ContextVar("gridgeo_filter", default=None)
-
-
-def set_pending_filter(params: dict[str, str] | None) -> None:
-    _pending_filter.set(params)
-
 
 class PostGISProvider(BaseProvider):
     """Reads a gridgeo collection from PostGIS; GeoJSON text comes from the database."""
@@ -55,6 +48,9 @@ class PostGISProvider(BaseProvider):
         self.personal: frozenset[str] = frozenset(data.get("personal", ()))
         self.default_order: list[str] = list(data.get("order_by", ()))
         self.provider_def = provider_def
+        # pygeoapi hands over every name=value parameter, so an unknown name is refused
+        # here as on the JSON route instead of being dropped silently.
+        self.include_extra_query_parameters = True
 
     # -- metadata ----------------------------------------------------------------
 
@@ -121,12 +117,9 @@ class PostGISProvider(BaseProvider):
                 user_msg=f"offset must be at most {maximum:,}; narrow the query instead.")
         fq = self._feature_query(crs_transform_spec, select_properties, skip_geometry)
         fq.condition = self._filter_condition()
-        visible = set(self.visible_columns())
         fq.bbox = storage_bbox_xy(bbox) if bbox else None
         fq.datetime = datetime_
-        fq.equals = [(k, v) for k, v in (properties or []) if k in visible]
-        fq.sort = [(s["property"], s.get("order", "+") != "-") for s in (sortby or [])
-                   if s["property"] in visible]
+        fq.equals, fq.sort = self._checked(properties or [], sortby or [])
         fq.limit, fq.offset = int(limit), int(offset)
         with database_errors(), connection() as conn:
             if fq.bbox and self.table in protected_relations(conn):
@@ -138,11 +131,22 @@ class PostGISProvider(BaseProvider):
         return {"type": "FeatureCollection", "features": features,
                 "numberMatched": matched, "numberReturned": len(features)}
 
-    def describe(self, collection_id: str = "", limits: dict[str, Any] | None = None) -> Any:
-        """What the items route needs to know of this collection, for the current caller
-        (a ``gridgeo.items.params.CollectionInfo``)."""
-        from gridgeo.items.params import CollectionInfo
+    def _checked(self, properties: list[tuple[str, str]], sortby: list[dict[str, str]]
+                 ) -> tuple[list[tuple[str, str]], list[tuple[str, bool]]]:
+        """pygeoapi's name=value and sortby, refused by the request model's rules."""
+        columns = self.describe().columns
+        try:
+            equals = property_filters(dict(properties), columns)
+            sort = [(known([s["property"]], columns, "sortby")[0], s.get("order", "+") != "-")
+                    for s in sortby]
+        except RequestError as exc:
+            raise ProviderInvalidQueryError(user_msg=exc.message) from None
+        return equals, sort
 
+    def describe(self, collection_id: str = "",
+                 limits: dict[str, Any] | None = None) -> CollectionInfo:
+        """What the items route needs to know of this collection, for the current caller
+        (a ``CollectionInfo``)."""
         types = self.column_types()
         return CollectionInfo(
             id=collection_id, table=self.table, source=self.source, id_field=self.id_field,
@@ -153,12 +157,11 @@ class PostGISProvider(BaseProvider):
             count=self.provider_def["data"].get("count", "exact"))
 
     def _filter_condition(self) -> tuple[Any, list[Any]] | None:
-        params = _pending_filter.get()
+        """The CQL2 filter of this request, which gridgeo hands over in the provider
+        definition (``data.filter``) because pygeoapi's own parser refuses standard CQL2."""
+        params = self.provider_def["data"].get("filter")
         if not params:
             return None
-        from gridgeo.errors import RequestError
-        from gridgeo.items.params import parse_filter
-
         try:
             return parse_filter(params, self.describe())
         except RequestError as exc:

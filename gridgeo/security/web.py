@@ -1,4 +1,4 @@
-"""Request-level security for the Flask app: access by path, listing filters, caching,
+"""Request-level security for the Flask app: access by path, hidden OpenAPI paths, caching,
 and a JSON 500 that never shows a stack trace, SQL or a database message."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from gridgeo.security.access import allowed, require
 LOGGER = logging.getLogger("gridgeo.errors")
 _COLLECTION_PATH = re.compile(r"^/collections/(?P<id>[^/]+)(?:/|$)")
 _EXECUTION_PATH = re.compile(r"^/processes/(?P<id>[^/]+)/execution/?$")
-_COLLECTION_LIST = re.compile(r"^/collections/?$")
 
 
 def check_access(request: Request, config: dict[str, Any]) -> None:
@@ -40,25 +39,6 @@ def check_access(request: Request, config: dict[str, Any]) -> None:
             # pygeoapi would POST to any URL the caller names, from inside our network.
             raise RequestError("callbacks (subscriber) are not supported: this server calls "
                                "no URL a request names; leave subscriber out.")
-
-
-def readable(collections: list[dict[str, Any]], config: dict[str, Any]
-             ) -> list[dict[str, Any]]:
-    """The collections of a listing the caller may read (each a dict with an ``id``)."""
-    resources = config.get("resources", {})
-    identity = current_identity()
-    return [c for c in collections if c.get("id") not in resources
-            or allowed(identity, c["id"], resources[c["id"]], "read")]
-
-
-def filter_collection_list(path: str, body: Any, config: dict[str, Any]) -> bool:
-    """Drop the collections the caller may not read from /collections; True if changed."""
-    if not (_COLLECTION_LIST.match(path) and isinstance(body, dict)
-            and isinstance(body.get("collections"), list)):
-        return False
-    before = len(body["collections"])
-    body["collections"] = readable(body["collections"], config)
-    return len(body["collections"]) != before
 
 
 def hide_unreadable_paths(document: dict[str, Any], config: dict[str, Any]) -> bool:

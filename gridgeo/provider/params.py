@@ -1,4 +1,11 @@
-"""Reads an items request's query parameters into a FeatureQuery, refusing bad ones clearly."""
+"""The items request model: an items request's query parameters read into a FeatureQuery,
+bad ones refused with a sentence that says what to fix.
+
+Every format answers through it: the JSON route (``gridgeo.items``) builds its query
+here, the same parameters are checked here before pygeoapi renders HTML or CSV, and the
+provider compiles the filter pygeoapi hands it here. It lives beside the provider so the
+dependency runs one way: items -> provider.
+"""
 
 from __future__ import annotations
 
@@ -118,7 +125,8 @@ def parse_datetime(args: Mapping[str, str], time_field: str | None) -> str | Non
     return raw
 
 
-def _known(names: list[str], columns: dict[str, str], what: str) -> list[str]:
+def known(names: list[str], columns: dict[str, str], what: str) -> list[str]:
+    """``names`` if each is a property of the collection, else a 400 naming them all."""
     unknown = [n for n in names if n not in columns]
     if unknown:
         raise RequestError(f"unknown property {', '.join(map(repr, unknown))} in {what}; "
@@ -131,7 +139,7 @@ def parse_properties(args: Mapping[str, str], columns: dict[str, str]) -> list[s
     if raw is None:
         return list(columns)
     names = [n.strip() for n in raw.split(",") if n.strip()]
-    return [c for c in columns if c in set(_known(names, columns, "properties"))]
+    return [c for c in columns if c in set(known(names, columns, "properties"))]
 
 
 def parse_sortby(args: Mapping[str, str], columns: dict[str, str]) -> list[tuple[str, bool]]:
@@ -142,7 +150,7 @@ def parse_sortby(args: Mapping[str, str], columns: dict[str, str]) -> list[tuple
     for term in (t.strip() for t in raw.split(",") if t.strip()):
         descending = term.startswith("-")
         name = term.lstrip("+-").strip()
-        terms.append((_known([name], columns, "sortby")[0], not descending))
+        terms.append((known([name], columns, "sortby")[0], not descending))
     return terms
 
 
@@ -163,7 +171,7 @@ def parse_output_crs(args: Mapping[str, str], supported: list[str]) -> OutputCrs
 def property_filters(args: Mapping[str, str], columns: dict[str, str]) -> list[tuple[str, str]]:
     """``name=value`` parameters; an unknown name is an error, not silently ignored."""
     extra = [k for k in args if k not in RESERVED]
-    _known(extra, columns, "the query parameters")
+    known(extra, columns, "the query parameters")
     return [(k, args[k]) for k in extra]
 
 
