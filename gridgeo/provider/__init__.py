@@ -1,1 +1,2 @@
-"""gridgeo's PostGIS feature provider for pygeoapi (psycopg 3, GeoJSON built in the database)."""
+"""gridgeo's PostGIS feature provider for pygeoapi (psycopg 3, GeoJSON built in the
+database), with the items request model and the query builder every format shares."""
