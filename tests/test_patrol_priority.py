@@ -46,7 +46,7 @@ def tight_patrol(base_url, demo_db_url):
     from gridgeo.db.pool import connect
 
     with connect(demo_db_url) as conn:
-        overdue = dict(conn.execute(
+        overdue: dict[str, int] = dict(conn.execute(
             "SELECT t.adit_no, t.days_overdue FROM gridgeo.mine_tunnels_due_on(%s) t, "
             "gridgeo.grids g WHERE g.code = %s AND ST_Intersects(t.geom, g.geom)",
             (DAY, VILLAGE)).fetchall())
