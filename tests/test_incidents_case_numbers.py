@@ -10,18 +10,13 @@ import pytest
 import requests
 
 from tests.conftest import EDITOR
-from tests.test_incidents_fieldtown import (  # noqa: F401  (fixtures)
-    CATEGORY,
-    FieldTown,
-    field_conn,
-    field_town,
-)
+from tests.field_town import CATEGORY, FieldTown
 
 CASE_NO = re.compile(r"^[0-9]{6}[0-9]{8}([0-9]{4}|[1-9][0-9]{4})$")
 
 
 @pytest.fixture()
-def base_url(field_town: FieldTown) -> str:  # noqa: F811
+def base_url(field_town: FieldTown) -> str:
     return field_town.base_url
 
 
@@ -49,7 +44,7 @@ def test_a_client_chosen_case_number_is_a_400_naming_it(base_url: str) -> None:
     assert _post(base_url).status_code == 201
 
 
-def test_the_counter_skips_a_stored_number(base_url: str, field_town: FieldTown) -> None:  # noqa: F811
+def test_the_counter_skips_a_stored_number(base_url: str, field_town: FieldTown) -> None:
     first = _post(base_url)
     assert first.status_code == 201, first.text
     taken = _following(first.json()["properties"]["case_no"])
@@ -71,7 +66,7 @@ def test_the_counter_skips_a_stored_number(base_url: str, field_town: FieldTown)
         assert numbers == [_following(taken), _following(_following(taken))]
 
 
-def test_twenty_thousand_incidents_in_one_day(field_conn: psycopg.Connection) -> None:  # noqa: F811
+def test_twenty_thousand_incidents_in_one_day(field_conn: psycopg.Connection) -> None:
     conn = field_conn
     day = str(conn.execute("SELECT gridgeo.next_case_no()").fetchone()[0])[:14]  # type: ignore[index]
     conn.execute("UPDATE gridgeo.incident_case_counters SET last = 9998 WHERE prefix = %s",

@@ -22,13 +22,13 @@ from gridgeo.provider.columns import Column, TableInfo
 from gridgeo.provider.crs import output_crs
 from gridgeo.provider.query import FeatureQuery
 from tests.conftest import EDITOR
-from tests.test_incidents_fieldtown import CATEGORY, FieldTown, field_town  # noqa: F401
+from tests.field_town import CATEGORY, FieldTown
 
 INCIDENTS = "/collections/incidents/items"
 
 
 @pytest.fixture()
-def base_url(field_town: FieldTown) -> str:  # noqa: F811
+def base_url(field_town: FieldTown) -> str:
     return field_town.base_url
 
 
@@ -79,7 +79,7 @@ def test_concurrent_if_match_writers_lose_no_accepted_write(base_url: str) -> No
 
 
 def test_racing_identical_transitions_one_200_the_rest_412(base_url: str,
-                                                          field_town: FieldTown) -> None:  # noqa: F811
+                                                          field_town: FieldTown) -> None:
     created = _create(base_url)
     url, tag = f"{base_url}{INCIDENTS}/{created.json()['id']}", created.headers["ETag"]
     barrier = threading.Barrier(8)
@@ -156,7 +156,7 @@ def _scans(conn: psycopg.Connection, stmt: sql.Composable, params: list[Any]) ->
             for n in _plan_nodes(explained[0][0]["Plan"])}
 
 
-def test_single_item_statements_use_the_primary_key(field_town: FieldTown) -> None:  # noqa: F811
+def test_single_item_statements_use_the_primary_key(field_town: FieldTown) -> None:
     """At the field town's size a table scan may rightly win, so the planner is told to
     avoid one: with the id compared as text it has no other way and still scans."""
     query = FeatureQuery(source="incidents_view", id_field="id", geometry_column="geom",
