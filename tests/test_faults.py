@@ -35,7 +35,7 @@ from gridgeo.db.pool import connect
 from gridgeo.plugins import get_plugin_manager
 from gridgeo.settings import Settings
 from tests.conftest import EDITOR, EDITOR_KEY, free_port
-from tests.test_incidents_fieldtown import CATEGORY, CENTRE, ensure_field_town
+from tests.field_town import CATEGORY, CENTRE, ensure_field_town
 
 CLI = [sys.executable, "-m", "gridgeo.cli"]
 
@@ -205,8 +205,10 @@ def test_a_database_crash_loses_and_duplicates_no_create(deployment: Deployment)
     # The server recovers by itself; the clients retry what was not acknowledged, with
     # the same keys.
     for key in [k for k, s in answers.items() if s != 201]:
-        answers[key] = _until(f"the retry of {key}", 10,
-                              lambda key=key: _create(deployment.base_url, key) == 201 and 201)
+        def retried(key: str = key) -> int | None:
+            return 201 if _create(deployment.base_url, key) == 201 else None
+
+        answers[key] = _until(f"the retry of {key}", 10, retried)
     with psycopg.connect(deployment.database_url) as conn:
         titles = conn.execute("SELECT title, count(*) FROM gridgeo.incidents"
                               " WHERE title LIKE 'crash %' GROUP BY title").fetchall()

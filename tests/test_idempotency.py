@@ -11,7 +11,6 @@ import pytest
 import requests
 
 from tests.conftest import EDITOR, ROLE_KEYS
-from tests.test_incidents_fieldtown import field_town  # noqa: F401  (fixture)
 
 ADMIN = {"Authorization": f"Bearer {next(k for k, r in ROLE_KEYS.items() if r == 'admin')}"}
 # Not the day test_patrol_process counts its stored routes on.

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.conftest import EDITOR, ROLE_KEYS
+from tests.conftest import EDITOR, ROLE_KEYS, fetch_row
 from tests.test_security import token
 
 VILLAGE = "410399101218"  # the mine area (tests/test_patrol_process.py)
@@ -81,12 +81,12 @@ def _switch(process: str, store: bool | None) -> dict[str, Any]:
 
 def _crosswalk(conn: psycopg.Connection) -> tuple[Any, ...]:
     """The whole crosswalk, row ids and times included: any rewrite changes it."""
-    return conn.execute("SELECT count(*), md5(string_agg(c::text, '|' ORDER BY c.id))"
-                        " FROM gridgeo.grid_police_crosswalk c").fetchone()
+    return fetch_row(conn, "SELECT count(*), md5(string_agg(c::text, '|' ORDER BY c.id))"
+                     " FROM gridgeo.grid_police_crosswalk c")
 
 
 def _routes(conn: psycopg.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM gridgeo.patrol_routes").fetchone()[0]
+    return int(fetch_row(conn, "SELECT count(*) FROM gridgeo.patrol_routes")[0])
 
 
 @pytest.mark.parametrize(("process", "store", "role"), list(EXPECTED))

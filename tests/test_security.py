@@ -225,8 +225,8 @@ def elsewhere(demo_db_url: str, worker: Scoped) -> tuple[float, float]:
     """A point in the town but in none of the worker's grids (the incident ``outside``);
     a point outside the town is refused before row-level security is asked."""
     with psycopg.connect(demo_db_url) as conn:
-        x, y = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM gridgeo.incidents"
-                            " WHERE id = %s", (worker.outside,)).fetchone()
+        x, y = fetch_row(conn, "SELECT ST_X(geom), ST_Y(geom) FROM gridgeo.incidents"
+                         " WHERE id = %s", (worker.outside,))
     return x, y
 
 

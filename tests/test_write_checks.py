@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.conftest import EDITOR, ROLE_KEYS
+from tests.conftest import EDITOR, ROLE_KEYS, fetch_row
 from tests.test_security import token
 
 ADMIN = {"Authorization": f"Bearer {next(k for k, r in ROLE_KEYS.items() if r == 'admin')}"}
@@ -23,10 +23,9 @@ OVERRIDE = {"Gridgeo-Outside-Territory": "allow"}
 def town(demo_db_url: str) -> dict[str, Any]:
     """A point inside the demo town, and an incident category."""
     with psycopg.connect(demo_db_url) as conn:
-        x, y = conn.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p"
-                            " FROM gridgeo.grids WHERE level = 'unit' ORDER BY code LIMIT 1) s"
-                            ).fetchone()
-        category = conn.execute("SELECT min(code) FROM gridgeo.incident_categories").fetchone()
+        x, y = fetch_row(conn, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p"
+                         " FROM gridgeo.grids WHERE level = 'unit' ORDER BY code LIMIT 1) s")
+        category = fetch_row(conn, "SELECT min(code) FROM gridgeo.incident_categories")
     return {"lon": x, "lat": y, "category": category[0]}
 
 
@@ -42,7 +41,7 @@ def _post(body: Any, base_url: str, headers: dict[str, str]) -> requests.Respons
 
 
 def _incidents(conn: psycopg.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM gridgeo.incidents").fetchone()[0]
+    return int(fetch_row(conn, "SELECT count(*) FROM gridgeo.incidents")[0])
 
 
 @pytest.mark.parametrize("srid", [4326, 4490])
@@ -125,16 +124,16 @@ _INSERT_ADDRESS = (
 def test_the_territory_follows_the_town_grids(conn: psycopg.Connection) -> None:
     """Rebuilt when a town-level grid changes, not for other levels; no check without one."""
     parts = "SELECT array_agg(id ORDER BY id) FROM gridgeo.territory_parts"
-    before = conn.execute(parts).fetchone()[0]
+    before = fetch_row(conn, parts)[0]
     assert before, "the demo town has a territory"
     conn.execute("UPDATE gridgeo.grids SET name = name || '.' WHERE code = ("
                  "SELECT min(code) FROM gridgeo.grids WHERE level = 'unit')")
-    assert conn.execute(parts).fetchone()[0] == before
+    assert fetch_row(conn, parts)[0] == before
     with pytest.raises(psycopg.Error, match="territory"), conn.transaction():
         conn.execute(_INSERT_ADDRESS, _address("9999999999990010001", 100.001, 30.001))
     conn.execute("INSERT INTO gridgeo.grids (code, name, level, geom) VALUES ('999999999',"
                  " '远镇', 'town', ST_Multi(ST_MakeEnvelope(100, 30, 100.01, 30.01, 4490)))")
-    assert conn.execute(parts).fetchone()[0] != before
+    assert fetch_row(conn, parts)[0] != before
     conn.execute(_INSERT_ADDRESS, _address("9999999999990010001", 100.001, 30.001))
     # 1 km margin: 500 m east of the new town is in, 5 km is not.
     conn.execute(_INSERT_ADDRESS, _address("9999999999990010002", 100.015, 30.005))
