@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlencode
 
 import psycopg
@@ -69,7 +70,7 @@ def stock_config(url: str, tmp: Path) -> Path:
         "extents": {"spatial": {"bbox": [-180, -90, 180, 90]}},
         "providers": [{"type": "feature", "name": "PostgreSQL",
                        "data": {"host": info.get("host", "127.0.0.1"),
-                                "port": int(info.get("port", 5432)),
+                                "port": int(info.get("port") or 5432),
                                 "dbname": info["dbname"], "user": info["user"],
                                 "password": info.get("password", ""),
                                 "search_path": ["gridgeo", "public"]},
@@ -79,13 +80,15 @@ def stock_config(url: str, tmp: Path) -> Path:
     return path
 
 
-def http_get(path: str, port: int = PORT, **headers: str) -> Callable[[], int]:
+def http_get(path: str, *, port: int = PORT,
+             headers: dict[str, str] | None = None) -> Callable[[], int]:
     local = threading.local()
 
     def call() -> int:
         if not hasattr(local, "conn"):
             local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        local.conn.request("GET", path, headers={"Accept": "application/geo+json", **headers})
+        asked = {"Accept": "application/geo+json", **(headers or {})}
+        local.conn.request("GET", path, headers=asked)
         response = local.conn.getresponse()
         body = response.read()
         assert response.status in (200, 204), body[:300]
@@ -94,7 +97,7 @@ def http_get(path: str, port: int = PORT, **headers: str) -> Callable[[], int]:
 
 
 def one_sql(path: str) -> Callable[[], int]:
-    return http_get(path, ONE_SQL_PORT)
+    return http_get(path, port=ONE_SQL_PORT)
 
 
 def start_one_sql(url: str, home: Path, workers: int = 2) -> Path:
@@ -133,7 +136,7 @@ def cases(places: dict[str, object]) -> dict[str, Variants]:
             "bbox": ",".join(str(extent[i]) for i in (1, 0, 3, 2))}
     viewer = {"Authorization": f"Bearer {VIEWER_KEY}"}
     item = places["item"]
-    x, y = places["centre"]  # type: ignore[misc]
+    x, y = cast(tuple[float, float], places["centre"])
     incidents_box = (x - 0.02, y - 0.02, x + 0.02, y + 0.02)
     found: dict[str, Variants] = {
         "items limit=1000": {
@@ -155,14 +158,14 @@ def cases(places: dict[str, object]) -> dict[str, Variants]:
             "one-sql": one_sql(f"/item/{item}")},
         "incidents bbox, RLS (viewer)": {
             "gridgeo": http_get("/collections/incidents/items?limit=1000&bbox="
-                                + ",".join(f"{v:.6f}" for v in incidents_box), **viewer),
+                                + ",".join(f"{v:.6f}" for v in incidents_box), headers=viewer),
             "one-sql": one_sql(f"/incidents?limit=1000&{urlencode(box_args(incidents_box))}")},
     }
     for collection, z in (("addresses", 15), ("incidents", 13), ("grids", 12)):
         tx, ty = tile_xy(x, y, z)  # type: ignore[arg-type]
         found[f"tile {collection} z{z}"] = {
             "gridgeo": http_get(f"/collections/{collection}/tiles/WebMercatorQuad/{z}/{ty}/{tx}"
-                                "?f=mvt", **viewer),
+                                "?f=mvt", headers=viewer),
             "one-sql": one_sql(f"/tiles/{collection}/{z}/{tx}/{ty}")}
     return found
 

@@ -92,10 +92,10 @@ def answer(path: str, query: dict[str, list[str]]) -> tuple[str, bytes | None]:
         text = one_value(ITEM.format(feature=feature("addresses_view")), {"id": int(match[1])})
         return GEOJSON, text.encode() if text else None
     if match := re.fullmatch(r"/tiles/(\w+)/(\d+)/(\d+)/(\d+)", path):
-        from gridgeo_plugins.maps.tiles import LAYERS, tile_params, tile_query
+        from gridgeo_plugins.maps.tiles import tile_layers, tile_params, tile_query
 
         z, x, y = int(match[2]), int(match[3]), int(match[4])
-        body = one_value(tile_query(LAYERS[match[1]], z), tile_params(z, x, y))
+        body = one_value(tile_query(tile_layers()[match[1]], z), tile_params(z, x, y))
         return "application/vnd.mapbox-vector-tile", bytes(body or b"")
     return "text/plain", None
 

@@ -10,13 +10,14 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from gridgeo_plugins.maps.tiles import AREA, LAYERS, etag, render_tile, tile_params, tile_query
+from gridgeo_plugins.maps.tiles import AREA, etag, render_tile, tile_layers, tile_params, tile_query
 from psycopg import sql
 
 from gridgeo.db.area import read_within
-from gridgeo.items.params import build_query
 from gridgeo.items.respond import read_page
+from gridgeo.provider.params import build_query
 from gridgeo.provider.query import FeatureQuery
+from tests.conftest import fetch_row
 from tests.test_security import token
 from tests.test_tiles import get_tile, tile_xy
 
@@ -51,7 +52,7 @@ def test_an_extent_page_as_qgis_asks_it_is_the_whole_layer(base_url: str) -> Non
     items = f"{base_url}/collections/addresses/items"
     x1, y1, x2, y2 = extent(base_url, "addresses")
     whole = requests.get(items, params={"limit": 100}, headers=GEOJSON, timeout=60).json()
-    page = requests.get(items, params={"limit": 100, "bbox": f"{y1},{x1},{y2},{x2}",
+    page = requests.get(items, params={"limit": "100", "bbox": f"{y1},{x1},{y2},{x2}",
                                        "bbox-crs": EPSG4490},
                         headers=GEOJSON, timeout=60).json()
     assert page["numberMatched"] == whole["numberMatched"] > 10_000
@@ -66,6 +67,7 @@ def addresses_info(base_url: str) -> Any:
 
     config = render_config(get_settings(), get_plugin_manager())
     info = collection_info(config, "addresses")
+    assert info is not None
     return dataclasses.replace(info, extent=extent(base_url, "addresses"))
 
 
@@ -97,15 +99,15 @@ def test_extent_bbox_is_dropped_only_when_nothing_lies_outside(
     as_app(conn, "anonymous")
     run, matched, exact, _ = read_page(conn, query, info)
     assert run.bbox == [x1, y1, x2, y2] and exact
-    assert matched == conn.execute("SELECT count(*) - 1 FROM gridgeo.addresses").fetchone()[0]
+    assert matched == fetch_row(conn, "SELECT count(*) - 1 FROM gridgeo.addresses")[0]
 
 
 def test_extent_page_plan_uses_an_index_and_transforms_no_row(
         base_url: str, conn: psycopg.Connection) -> None:
     info = addresses_info(base_url)
-    corners = conn.execute("SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM"
-                           " ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4490), 3857) b",
-                           info.extent).fetchone()
+    corners = fetch_row(conn, "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM"
+                        " ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4490), 3857) b",
+                        info.extent)
     query = build_query({"limit": "100", "bbox": ",".join(map(str, corners)),
                          "bbox-crs": EPSG3857}, info)
     as_app(conn, "anonymous")
@@ -137,23 +139,23 @@ def test_openapi_names_the_page_size_where_qgis_reads_it(base_url: str) -> None:
 def callers(demo_db_url: str) -> dict[str, tuple[str, str]]:
     """Every kind of caller: roles and staff number."""
     with psycopg.connect(demo_db_url) as conn:
-        worker = conn.execute(
-            "SELECT s.staff_no FROM gridgeo.staff s JOIN gridgeo.grid_assignments a"
+        worker = fetch_row(
+            conn, "SELECT s.staff_no FROM gridgeo.staff s JOIN gridgeo.grid_assignments a"
             " ON a.staff_id = s.id AND a.role = 'worker' WHERE s.active"
-            " ORDER BY s.staff_no LIMIT 1").fetchone()[0]
-        officer = conn.execute(
-            "SELECT s.staff_no FROM gridgeo.staff s JOIN gridgeo.police_grid_assignments a"
-            " ON a.staff_id = s.id WHERE s.active ORDER BY s.staff_no LIMIT 1").fetchone()[0]
+            " ORDER BY s.staff_no LIMIT 1")[0]
+        officer = fetch_row(
+            conn, "SELECT s.staff_no FROM gridgeo.staff s JOIN gridgeo.police_grid_assignments a"
+            " ON a.staff_id = s.id WHERE s.active ORDER BY s.staff_no LIMIT 1")[0]
     return {"public": ("anonymous", ""), "viewer": ("anonymous,viewer", ""),
             "admin": ("anonymous,admin", ""), "gis_editor": ("anonymous,gis_editor", ""),
             "grid_worker": ("anonymous,grid_worker", worker),
             "police": ("anonymous,police", officer)}
 
 
-@pytest.mark.parametrize("collection", sorted(LAYERS))
+@pytest.mark.parametrize("collection", sorted(tile_layers()))
 def test_tiles_use_the_geometry_index_for_every_caller(
         conn: psycopg.Connection, callers: dict[str, tuple[str, str]], collection: str) -> None:
-    layer = LAYERS[collection]
+    layer = tile_layers()[collection]
     z = max(14, layer.min_zoom)
     x, y = tile_xy(*TOWN, z)
     params = tile_params(z, x, y)
@@ -173,6 +175,7 @@ def test_incident_bbox_under_row_security_uses_the_geometry_index(
     from gridgeo.settings import get_settings
 
     info = collection_info(render_config(get_settings(), get_plugin_manager()), "incidents")
+    assert info is not None
     x, y = TOWN
     query: FeatureQuery = build_query({"bbox": f"{x},{y},{x + .02},{y + .02}"}, info)
     for roles, staff_no in callers.values():
@@ -193,7 +196,7 @@ def test_a_grid_workers_bbox_reads_exactly_their_incidents_in_it(
         " FROM gridgeo.grid_assignments a JOIN gridgeo.staff s ON s.id = a.staff_id"
         " WHERE s.staff_no = %s)", (*box, staff_no))}
     body = requests.get(f"{base_url}/collections/incidents/items",
-                        params={"bbox": ",".join(map(str, box)), "limit": 1000},
+                        params={"bbox": ",".join(map(str, box)), "limit": "1000"},
                         headers={**GEOJSON, **token(staff_no, ("grid_worker",))},
                         timeout=60).json()
     assert expected and {f["id"] for f in body["features"]} == expected
@@ -212,8 +215,10 @@ def test_tile_bytes_do_not_depend_on_the_plan(demo_db_url: str, collection: str)
         with psycopg.connect(demo_db_url) as fresh:
             fresh.execute(sql.SQL("SET plan_cache_mode = {}").format(sql.SQL(mode)))
             fresh.execute("SET search_path = gridgeo, public")
-            bodies.add(bytes(fresh.execute(tile_query(LAYERS[collection], z),
-                                           tile_params(z, x, y), prepare=True).fetchone()[0]))
+            tile = fresh.execute(tile_query(tile_layers()[collection], z),
+                                 tile_params(z, x, y), prepare=True).fetchone()
+            assert tile is not None
+            bodies.add(bytes(tile[0]))
     assert len(bodies) == 1 and len(next(iter(bodies))) > 1000
 
 
@@ -221,7 +226,8 @@ def test_the_same_tile_eight_times_is_the_same_bytes_and_etag(base_url: str,
                                                               conn: psycopg.Connection) -> None:
     x, y = tile_xy(*TOWN, 14)
     responses = [get_tile(base_url, "addresses", 14, x, y) for _ in range(8)]
-    assert {r.content for r in responses} == {render_tile(conn, LAYERS["addresses"], 14, x, y)}
+    addresses = tile_layers()["addresses"]
+    assert {r.content for r in responses} == {render_tile(conn, addresses, 14, x, y)}
     assert {r.headers["ETag"] for r in responses} == {f'"{etag(responses[0].content)}"'}
 
 
@@ -233,7 +239,7 @@ def test_large_collections_estimate_their_count_and_small_results_stay_exact(
 
     info = addresses_info(base_url)
     assert info.count == "estimated"
-    total = conn.execute("SELECT count(*) FROM gridgeo.addresses").fetchone()[0]
+    total = fetch_row(conn, "SELECT count(*) FROM gridgeo.addresses")[0]
     query = build_query({}, info)
     assert number_matched(conn, query, info.count) == (total, True)
     estimate, exact = number_matched(conn, query, info.count, exact_below=1000)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from gridgeo_plugins.maps.tiles import LAYERS
+from gridgeo_plugins.maps.tiles import tile_layers
 
 from gridgeo.config import contributed_collections
 from gridgeo.plugins import get_plugin_manager
@@ -84,7 +84,8 @@ def test_schema_and_queryables_give_the_real_geometry_type(base_url: str) -> Non
     "/scans", "/scans/batch", "/open311/v2/services.json", "/open311/v2/requests.json",
     "/q/{letter}/{code}", "/qr/{letter}/{code}.{ext}", "/qr/plates/{grid_code}.svg",
     "/patrol-routes/{route_no}.gpx", "/styles", "/styles/{styleId}", "/overview",
-    "/tileMatrixSets", "/collections/grids/styles", *(f"/collections/{c}/tiles" for c in LAYERS)])
+    "/tileMatrixSets", "/collections/grids/styles",
+    *(f"/collections/{c}/tiles" for c in tile_layers())])
 def test_every_route_is_in_the_openapi_document(openapi_paths: set[str], path: str) -> None:
     assert path in openapi_paths
 
