@@ -12,24 +12,19 @@ import requests
 from gridgeo_plugins.incidents.workdays import covered_years, sync_calendar, warn_if_uncovered
 
 from tests.conftest import ROLE_KEYS
+from tests.field_town import CATEGORY, UNIT
 from tests.test_incidents import create, etag, patch
-from tests.test_incidents_fieldtown import (  # noqa: F401  (fixtures)
-    CATEGORY,
-    UNIT,
-    field_conn,
-    field_town,
-)
 
 VIEWER = {"X-API-Key": next(k for k, r in ROLE_KEYS.items() if r == "viewer")}
 
 
 @pytest.fixture()
-def conn(field_conn: psycopg.Connection) -> psycopg.Connection:  # noqa: F811
+def conn(field_conn: psycopg.Connection) -> psycopg.Connection:
     return field_conn
 
 
 @pytest.fixture()
-def base_url(field_town) -> str:  # type: ignore[no-untyped-def]  # noqa: F811
+def base_url(field_town) -> str:  # type: ignore[no-untyped-def]
     return str(field_town.base_url)
 
 
@@ -162,7 +157,7 @@ def test_an_api_client_leaving_colour_out_gets_the_derived_colour(base_url: str)
 
 
 def test_colour_changes_need_an_authorised_role_and_a_reason(
-        base_url: str, field_conn: psycopg.Connection) -> None:  # noqa: F811
+        base_url: str, field_conn: psycopg.Connection) -> None:
     item = create(base_url)["id"]
     refused = requests.patch(f"{base_url}/collections/incidents/items/{item}",
                              json={"properties": {"colour": "red", "colour_note": "x"}},

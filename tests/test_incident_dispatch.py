@@ -12,23 +12,19 @@ import pytest
 import requests
 
 from tests.conftest import EDITOR
+from tests.field_town import CATEGORY
 from tests.test_incidents import create, patch
-from tests.test_incidents_fieldtown import (  # noqa: F401  (fixtures)
-    CATEGORY,
-    field_conn,
-    field_town,
-)
 
 TOWN_OFFICE, POLICE_STATION, WORKER = "T977", "T977PS", "T977W1"
 
 
 @pytest.fixture()
-def base_url(field_town) -> str:  # type: ignore[no-untyped-def]  # noqa: F811
+def base_url(field_town) -> str:  # type: ignore[no-untyped-def]
     return str(field_town.base_url)
 
 
 @pytest.fixture()
-def cohandled(field_town) -> Iterator[None]:  # type: ignore[no-untyped-def]  # noqa: F811
+def cohandled(field_town) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The field category's cases co-handled by the police station (committed: the server
     must see it), removed afterwards."""
     with psycopg.connect(field_town.url, autocommit=True) as conn:
@@ -47,7 +43,7 @@ def accepted(base_url: str) -> Any:
 
 def events(base_url: str, item: object) -> list[dict[str, Any]]:
     features = requests.get(f"{base_url}/collections/incident_events/items",
-                            params={"incident_id": item, "limit": 100}, headers=EDITOR,
+                            params={"incident_id": str(item), "limit": "100"}, headers=EDITOR,
                             timeout=30).json()["features"]
     return [f["properties"] for f in features if f["properties"]["kind"] != "state"]
 
@@ -115,7 +111,7 @@ def test_a_dispatch_to_a_named_person_alone(base_url: str) -> None:
     assert shown(base_url, item)["cohandling_departments"] is None
 
 
-def test_a_final_incident_is_not_reassigned(field_conn: psycopg.Connection) -> None:  # noqa: F811
+def test_a_final_incident_is_not_reassigned(field_conn: psycopg.Connection) -> None:
     item = field_conn.execute(
         "INSERT INTO gridgeo.incidents (category_code, title, colour, state, reported_at,"
         " geom) VALUES (%s, 't', 'yellow', 'invalid', now(),"

@@ -11,13 +11,12 @@ import requests
 
 from tests.conftest import EDITOR
 from tests.test_incidents import create, patch, staff_token
-from tests.test_incidents_fieldtown import field_town  # noqa: F401  (fixture)
 
 WORKER, INSPECTOR = "T977W1", "T977I1"
 
 
 @pytest.fixture()
-def base_url(field_town) -> str:  # type: ignore[no-untyped-def]  # noqa: F811
+def base_url(field_town) -> str:  # type: ignore[no-untyped-def]
     return str(field_town.base_url)
 
 

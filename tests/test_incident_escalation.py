@@ -20,7 +20,7 @@ from gridgeo.contributions import ScheduledTask
 from gridgeo.db.pool import connect
 from gridgeo.scheduler import run_once
 from tests.conftest import empty_database
-from tests.test_incidents_fieldtown import CATEGORY, UNIT, ensure_field_town
+from tests.field_town import CATEGORY, UNIT, ensure_field_town
 
 LEADER = "T977L1"
 

@@ -9,13 +9,11 @@ import psycopg
 import pytest
 from gridgeo_plugins.incidents.report import as_csv, as_json, period_report
 
-from tests.test_incidents_fieldtown import field_conn, field_town  # noqa: F401  (fixtures)
-
 POLICE_CATEGORY = "t977_dispute"
 
 
 @pytest.fixture()
-def conn(field_conn: psycopg.Connection) -> psycopg.Connection:  # noqa: F811
+def conn(field_conn: psycopg.Connection) -> psycopg.Connection:
     field_conn.execute(
         "INSERT INTO gridgeo.incident_categories (code, name_zh, name_en, class,"
         " police_response_target) VALUES (%s, '田野纠纷', 'field dispute', 'extension',"

@@ -267,8 +267,9 @@ def test_racing_changes_from_one_version_one_wins_the_other_gets_a_412(
         holder.execute("SELECT 1 FROM gridgeo.incidents WHERE id = %s FOR UPDATE", (item,))
 
         def change(state: str, note: str | None) -> None:
-            props = {"state": state, **({"state_note": note} if note else {})}
-            results[state] = patch(base_url, item, tag, **props).status_code
+            answer = (patch(base_url, item, tag, state=state, state_note=note) if note
+                      else patch(base_url, item, tag, state=state))
+            results[state] = answer.status_code
 
         threads = [threading.Thread(target=change, args=("accepted", None)),
                    threading.Thread(target=change, args=("duplicate", "与上一件重复"))]
