@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple
 from datetime import date
 
 import numpy as np
@@ -127,7 +126,11 @@ class CountyLoader:
                                         (f"gridgeo.{table}",)).fetchone()
             if secured and secured[0]:
                 self.staged.add(table)
-        self._copy("incident_categories", [astuple(c) for c in offered_categories()])
+        # The rest of each category (colours, police times) is the incidents plugin's
+        # reference data, upserted after the load.
+        self._copy("incident_categories", [
+            (c.code, c.name_zh, c.name_en, c.incident_class, c.parent_code)
+            for c in offered_categories()])
         self._departments([(d.code, d.name, d.kind, d.parent_code)
                            for d in county_departments()])
 
