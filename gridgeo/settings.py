@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from gridgeo.resources import SOURCE_ROOT, default_config_file, default_home
+
+PROJECT_ROOT = SOURCE_ROOT
 
 
 class Settings(BaseSettings):
@@ -16,7 +18,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
 
-    home: Path = Field(PROJECT_ROOT / ".gridgeo", description="state folder: cluster, logs, data")
+    home: Path = Field(default_factory=default_home, description="state folder: cluster, logs, data")
     database_url: str | None = Field(
         None, description="an existing PostGIS; unset means the private cluster under home"
     )
@@ -30,7 +32,7 @@ class Settings(BaseSettings):
     escalation_sweep_seconds: int = Field(
         300, gt=0, description="the period of the incident escalation sweep (督办)")
     public_url: str | None = Field(None, description="URL clients reach; defaults to host:port")
-    config_file: Path = PROJECT_ROOT / "pygeoapi-config.yml"
+    config_file: Path = Field(default_factory=default_config_file)
     dem_path: Path | None = Field(None, description="DEM GeoTIFF; defaults to home/data/dem.tif")
     api_keys: dict[str, str] = Field(
         default_factory=dict, description='API keys for machine clients: {"<key>": "<role>"}')
