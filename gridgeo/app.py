@@ -21,6 +21,7 @@ from gridgeo.idempotency import idempotent
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
 from gridgeo.openapi import declare_gridgeo_answers, declare_page_size, schemas_blueprint
+from gridgeo.ops.requests import install_operations
 from gridgeo.process_docs import (
     correct_descriptions,
     describes_processes,
@@ -225,6 +226,7 @@ def create_app() -> Flask:
     APP.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
     APP.teardown_request(_end_request)
     APP.after_request(_finish_response)
+    install_operations(APP)  # request ids, JSON access log, metrics (gridgeo.ops)
     if schemas_blueprint.name not in APP.blueprints:
         APP.register_blueprint(schemas_blueprint)  # the OGC schemas the OpenAPI document names
     return APP

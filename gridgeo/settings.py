@@ -18,7 +18,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
 
-    home: Path = Field(default_factory=default_home, description="state folder: cluster, logs, data")
+    home: Path = Field(default_factory=default_home,
+                       description="state folder: cluster, logs, data")
     database_url: str | None = Field(
         None, description="an existing PostGIS; unset means the private cluster under home"
     )
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     jwt_leeway_s: int = 30
     max_body_bytes: int = Field(5 * 1024 * 1024, description="largest request body accepted")
+    max_upload_bytes: int = Field(
+        30 * 1024 * 1024, description="largest file upload (attachments); the reverse proxy "
+        "(gridgeo deploy nginx) lets bodies up to this size through")
     max_offset: int = Field(1_000_000, description="largest offset an items request may ask")
     idempotency_ttl_s: int = Field(
         86_400, gt=0, description="how long an Idempotency-Key and its answer are kept")
