@@ -115,15 +115,22 @@ def demo(seed: int, scale: int, if_missing: bool, replace_town: bool, remove: bo
 
 @main.command()
 @click.option("--background", is_flag=True, help="detach; `gridgeo stop` ends it")
-def serve(background: bool) -> None:
+@click.option("--no-job-workers", is_flag=True,
+              help="only the web server, in the foreground (systemd runs the job workers as "
+                   "gridgeo-worker@ units)")
+def serve(background: bool, no_job_workers: bool) -> None:
     """Render the effective configuration and serve the API with gunicorn."""
     from gridgeo import server
     from gridgeo.config import ConfigError
     from gridgeo.runtime import RuntimeSetupError, prepare_runtime
 
     settings = get_settings()
+    if background and no_job_workers:
+        raise click.UsageError("--no-job-workers runs in the foreground; leave out --background")
     try:
         prepare_runtime(settings)
+        if no_job_workers:
+            server.exec_web(settings)
         server.start(settings, background)
     except (server.ServerError, RuntimeSetupError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -234,8 +241,10 @@ def show_config() -> None:
 def _register_plugin_commands() -> None:
     from gridgeo.db.editors import editor_command
     from gridgeo.importer.command import import_command
+    from gridgeo.ops.commands import deploy
     from gridgeo.qgis_project import qgis_project_command
 
+    main.add_command(deploy)
     main.add_command(qgis_project_command)
     main.add_command(import_command)
     db.add_command(editor_command)

@@ -112,6 +112,15 @@ def start(settings: Settings, background: bool) -> None:
     raise ServerError(f"the server did not answer within 60 s; see {log_file(settings)}")
 
 
+def exec_web(settings: Settings) -> None:
+    """Become gunicorn in the foreground, without job workers: systemd then supervises
+    gunicorn itself as the unit's main process (workers are units of their own)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_metrics_dir(settings)
+    cmd = gunicorn_command(settings, background=False)
+    os.execv(cmd[0], cmd)
+
+
 def _terminate(pid: int, wait_seconds: float) -> bool:
     try:
         os.kill(pid, signal.SIGTERM)

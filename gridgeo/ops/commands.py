@@ -1,0 +1,68 @@
+"""``gridgeo deploy systemd|nginx``, ``gridgeo backup`` and ``gridgeo restore``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gridgeo.settings import get_settings
+
+
+def _say(message: str) -> None:
+    click.echo(f"gridgeo: {message}", err=True)
+
+
+@click.group()
+def deploy() -> None:
+    """Files to run gridgeo as a service: systemd units, an nginx site."""
+
+
+@deploy.command("systemd")
+@click.option("--out", "folder", type=click.Path(path_type=Path), default=Path("."),
+              show_default=True, help="folder to write the unit files to")
+@click.option("--user", default="gridgeo", show_default=True,
+              help="the dedicated system user the services run as")
+@click.option("--home", type=click.Path(path_type=Path), default=Path("/var/lib/gridgeo"),
+              show_default=True, help="GRIDGEO_HOME: the only folder the services write")
+@click.option("--env-file", type=click.Path(path_type=Path),
+              default=Path("/etc/gridgeo/gridgeo.env"), show_default=True,
+              help="GRIDGEO_* settings (database URL, public URL, keys)")
+@click.option("--gridgeo", "program", type=click.Path(path_type=Path),
+              default=Path(sys.prefix) / "bin" / "gridgeo", show_default=True,
+              help="the installed gridgeo command")
+def deploy_systemd(folder: Path, user: str, home: Path, env_file: Path,
+                   program: Path) -> None:
+    """Write gridgeo-web.service and gridgeo-worker@.service."""
+    from gridgeo.ops.systemd import ServiceLayout, write_units
+
+    for path in write_units(folder, ServiceLayout(user, home, env_file, program)):
+        _say(f"wrote {path}")
+    _say("install them in /etc/systemd/system, then: systemctl enable --now gridgeo-web "
+         "gridgeo-worker@1 (see docs/operations.md)")
+
+
+@deploy.command("nginx")
+@click.option("--out", "path", type=click.Path(path_type=Path), default=Path("gridgeo.conf"),
+              show_default=True, help="the site file to write")
+@click.option("--server-name", required=True, help="the public host name, e.g. gis.town.gov.cn")
+@click.option("--certificate", type=click.Path(path_type=Path), required=True,
+              help="TLS certificate (full chain, PEM)")
+@click.option("--certificate-key", type=click.Path(path_type=Path), required=True,
+              help="its private key (PEM)")
+@click.option("--https-port", default=443, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--http-port", default=80, show_default=True, type=click.IntRange(0, 65535),
+              help="port that redirects to https; 0 for none")
+def deploy_nginx(path: Path, server_name: str, certificate: Path, certificate_key: Path,
+                 https_port: int, http_port: int) -> None:
+    """Write an nginx site: TLS and HTTP/2 in front of gridgeo's gunicorn."""
+    from gridgeo.ops.nginx import Site, site_config
+
+    settings = get_settings()
+    site = Site(server_name, certificate, certificate_key,
+                upstream=f"{settings.host}:{settings.port}", https_port=https_port,
+                http_port=http_port or None,
+                max_body_bytes=max(settings.max_upload_bytes, settings.max_body_bytes))
+    path.write_text(site_config(site), encoding="utf-8")
+    _say(f"wrote {path}; set GRIDGEO_PUBLIC_URL={site.public_url} for gridgeo")
