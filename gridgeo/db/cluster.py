@@ -220,12 +220,15 @@ class Cluster:
         prepare_database(self.admin_url(DB_NAME))
 
 
+EXTENSIONS = ("postgis", "pgrouting", "pgcrypto", "unaccent")
+
+
 def prepare_database(admin_url: str) -> None:
     """Create the extensions gridgeo needs (they need a superuser or trusted role)."""
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        for ext in ("postgis", "pgrouting", "pgcrypto", "unaccent"):
+        for ext in EXTENSIONS:
             conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
 
 
