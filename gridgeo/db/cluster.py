@@ -77,13 +77,46 @@ class Cluster:
         """Create the cluster if missing, start it if stopped, create the database."""
         if not (self.datadir / "PG_VERSION").exists():
             self._init()
+        self.start()
+        self._ensure_database()
+
+    def start(self) -> None:
         if not self.is_running():
             try:
                 self._run("pg_ctl", "-D", str(self.datadir), "-l",
                           str(self.storage / "server.log"), "-w", "-t", "60", "start")
             except ClusterError as exc:
                 raise ClusterError(f"{exc}; {self._last_fatal()}") from None
-        self._ensure_database()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def configure(self, settings: dict[str, str]) -> None:
+        """Add server settings (postgresql.auto.conf: later lines win); restart to apply."""
+        self._write(self.datadir / "postgresql.auto.conf",
+                    "".join(f"{k} = {v}\n" for k, v in settings.items()))
+
+    def wait_until_writable(self, deadline: float) -> None:
+        """After a recovery: wait until the server has left recovery and takes writes."""
+        import psycopg
+
+        while time.monotonic() < deadline:
+            with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            if row is not None and not row[0]:
+                return
+            time.sleep(0.2)
+        raise ClusterError("the cluster is still in recovery; see its server.log")
+
+    @property
+    def owner(self) -> str | None:
+        """The system user that runs the server: None means the current user."""
+        return self._owner()
+
+    @property
+    def superuser(self) -> str:
+        return self._superuser()
 
     def stop(self) -> None:
         if self.is_running():
