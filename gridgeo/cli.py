@@ -241,7 +241,7 @@ def show_config() -> None:
 def _register_plugin_commands() -> None:
     from gridgeo.db.editors import editor_command
     from gridgeo.importer.command import import_command
-    from gridgeo.ops.commands import backup_command, deploy, restore_command
+    from gridgeo.ops.commands import archive_group, backup_command, deploy, restore_command
     from gridgeo.qgis_project import qgis_project_command
 
     main.add_command(deploy)
@@ -250,6 +250,7 @@ def _register_plugin_commands() -> None:
     main.add_command(qgis_project_command)
     main.add_command(import_command)
     db.add_command(editor_command)
+    db.add_command(archive_group)
 
 
 _register_plugin_commands()

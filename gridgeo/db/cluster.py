@@ -75,10 +75,14 @@ class Cluster:
 
     def ensure_running(self) -> None:
         """Create the cluster if missing, start it if stopped, create the database."""
-        if not (self.datadir / "PG_VERSION").exists():
-            self._init()
+        self.create()
         self.start()
         self._ensure_database()
+
+    def create(self) -> None:
+        """The cluster's files (initdb), unless they exist; no database in it yet."""
+        if not (self.datadir / "PG_VERSION").exists():
+            self._init()
 
     def start(self) -> None:
         if not self.is_running():

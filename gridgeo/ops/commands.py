@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from gridgeo.ops.pitr import WalArchive
 from gridgeo.settings import get_settings
 
 
@@ -113,3 +114,62 @@ def restore_command(archive: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     _say(f"restored {len(manifest['tables'])} tables and {len(manifest['files'])} files from "
          f"{archive}; every checksum matches the backup's")
+
+
+@click.group("archive")
+def archive_group() -> None:
+    """Continuous WAL archiving and point-in-time recovery of the private cluster
+    (pgBackRest; repository in GRIDGEO_HOME/pgbackrest)."""
+
+
+def _wal_archive() -> WalArchive:
+    from gridgeo.db.cluster import cluster_from
+
+    settings = get_settings()
+    if settings.database_url:
+        raise click.ClickException(
+            "GRIDGEO_DATABASE_URL names an existing server: set up pgBackRest on that server "
+            "as docs/operations.md shows; these commands manage the private cluster only")
+    return WalArchive(cluster_from(settings), settings.home / "pgbackrest")
+
+
+@archive_group.command("enable")
+def archive_enable() -> None:
+    """Archive every WAL segment from now on and take a first full backup (restarts
+    the cluster)."""
+    from gridgeo.ops.pitr import ArchiveError, enable
+
+    archive = _wal_archive()
+    try:
+        enable(archive)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"WAL archiving on; first full backup in {archive.repo}")
+
+
+@archive_group.command("backup")
+def archive_backup() -> None:
+    """Take a base backup (incremental after the first); run it daily, e.g. from cron."""
+    from gridgeo.ops.pitr import ArchiveError, base_backup
+
+    archive = _wal_archive()
+    try:
+        base_backup(archive)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say("base backup taken")
+
+
+@archive_group.command("recover")
+@click.option("--to", "target", required=True,
+              help="the moment to go back to, e.g. '2026-12-07 09:30:00+08'")
+def archive_recover(target: str) -> None:
+    """Rebuild the cluster as it was at a moment (stop `gridgeo serve` first)."""
+    from gridgeo.ops.pitr import ArchiveError, recover
+
+    archive = _wal_archive()
+    try:
+        recover(archive, target)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"the cluster is as it was at {target}, and takes writes again")

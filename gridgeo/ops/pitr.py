@@ -46,6 +46,7 @@ log-level-console=warn
 log-level-file=info
 start-fast=y
 compress-type=lz4
+process-max=2
 
 [{STANZA}]
 pg1-path={self.cluster.datadir}
@@ -89,28 +90,47 @@ def base_backup(archive: WalArchive) -> None:
     archive.pgbackrest("backup")
 
 
-def latest_backup(archive: WalArchive) -> str:
-    """The label of the newest backup in the repository."""
+def backup_before(archive: WalArchive, epoch: float) -> str:
+    """The newest backup that ended by ``epoch``. pgBackRest keeps stop times in whole
+    seconds and itself wants one strictly earlier, which skips a backup taken in the same
+    second as the target."""
     import json
 
     info = json.loads(archive.pgbackrest("info", "--output=json"))
-    backups = info[0]["backup"] if info else []
-    if not backups:
-        raise ArchiveError("the repository holds no backup yet: run `gridgeo db archive enable`")
-    return str(backups[-1]["label"])
+    done = [b for b in (info[0]["backup"] if info else [])
+            if b["timestamp"]["stop"] <= int(epoch)]
+    if not done:
+        raise ArchiveError("no backup ended before that moment; recovery starts from a "
+                           "backup: pick a later moment")
+    return str(done[-1]["label"])
 
 
-def recover(archive: WalArchive, target_time: str, backup_set: str | None = None) -> None:
+def _epoch(cluster: Cluster, moment: str) -> float:
+    import psycopg
+
+    with psycopg.connect(cluster.admin_url(), autocommit=True) as conn:
+        try:
+            row = conn.execute("SELECT extract(epoch FROM %s::timestamptz)", (moment,)).fetchone()
+        except psycopg.errors.DataError as exc:
+            raise ArchiveError(f"{moment!r} is not a moment PostgreSQL understands; write "
+                               "e.g. 2026-12-07 09:30:00+08") from exc
+    assert row is not None
+    return float(row[0])
+
+
+def recover(archive: WalArchive, target_time: str) -> None:
     """Rebuild the cluster as it was at ``target_time`` (e.g. 2026-12-07 09:30:00+08) and
-    open it for writing. The current state is overwritten: take a backup first.
-    pgBackRest picks the newest backup that ended before the target unless ``backup_set``
-    names one (its stop time is kept in whole seconds)."""
-    archive.cluster.stop()
-    chosen = [f"--set={backup_set}"] if backup_set else []
+    open it for writing. What was written after that moment is gone: take a backup first."""
+    cluster = archive.cluster
+    cluster.start()
+    epoch = _epoch(cluster, target_time)
+    backup_set = backup_before(archive, epoch)
+    archive.pgbackrest("check")  # the WAL written until now reaches the repository
+    cluster.stop()
     archive.pgbackrest("restore", "--delta", "--type=time", f"--target={target_time}",
-                       "--target-action=promote", *chosen)
+                       "--target-action=promote", f"--set={backup_set}")
     try:
-        archive.cluster.start()
-        archive.cluster.wait_until_writable(deadline=time.monotonic() + 120)
+        cluster.start()
+        cluster.wait_until_writable(deadline=time.monotonic() + 120)
     except ClusterError as exc:
         raise ArchiveError(f"the recovered cluster did not start: {exc}") from exc
