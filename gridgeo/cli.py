@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from gridgeo import __version__
 from gridgeo.settings import get_settings
 
 
@@ -16,6 +17,7 @@ def _say(message: str) -> None:
 
 
 @click.group()
+@click.version_option(__version__, prog_name="gridgeo")
 def main() -> None:
     """gridgeo: grid-based community governance over OGC API."""
 

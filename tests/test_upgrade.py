@@ -1,0 +1,83 @@
+"""Upgrading from release 0.1.0: a database made from that release's schema and sample rows
+(tests/fixtures/release-0.1.0.sql, made by scripts/release_fixture.py) is migrated by the
+current `gridgeo db migrate`, and every row it had is still there, unchanged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from gridgeo.db.migrate import collect_migrations, pending_migrations
+from gridgeo.db.pool import connect
+from gridgeo.db.scratch import create_database, drop_database
+from gridgeo.plugins import get_plugin_manager
+from tests.conftest import _admin_settings
+
+FIXTURE = Path(__file__).parent / "fixtures" / "release-0.1.0.sql"
+_HISTORY = "SELECT namespace, version, checksum FROM gridgeo.schema_migrations"
+
+
+def table_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
+    columns: dict[str, list[str]] = {}
+    for table, column in conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE"
+            " table_schema = 'gridgeo' AND table_name IN (SELECT tablename FROM pg_tables"
+            " WHERE schemaname = 'gridgeo') ORDER BY table_name, ordinal_position"):
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def rows_by_table(conn: psycopg.Connection, columns: dict[str, list[str]]
+                  ) -> dict[str, tuple[int, str]]:
+    """Each table's row count and an md5 over the given columns, in text order."""
+    sums = {}
+    for table, names in columns.items():
+        row_text = sql.SQL("ROW({})::text").format(
+            sql.SQL(", ").join(sql.Identifier("t", n) for n in names))
+        row = conn.execute(sql.SQL(
+            "SELECT count(*), md5(coalesce(string_agg({0}, '|' ORDER BY {0}), '')) FROM {1} t"
+        ).format(row_text, sql.Identifier("gridgeo", table))).fetchone()
+        assert row is not None
+        sums[table] = (int(row[0]), str(row[1]))
+    return sums
+
+
+def test_release_0_1_0_migrates_with_its_data_intact() -> None:
+    name = f"gridgeo_upgrade_{os.getpid()}"
+    url = create_database(_admin_settings(), name, migrate=False)
+    try:
+        loaded = subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(FIXTURE),
+                                 url], capture_output=True, text=True, timeout=120)
+        assert loaded.returncode == 0, loaded.stderr
+        with connect(url) as conn:
+            release_columns = table_columns(conn)
+            before = rows_by_table(conn, release_columns)
+            history = set(conn.execute(_HISTORY).fetchall())
+            assert pending_migrations(conn, collect_migrations(get_plugin_manager()))
+        assert before["incidents"][0] > 0 and before["jobs"][0] == 2
+        assert before["schema_migrations"][0] == 26  # every migration of release 0.1.0
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYGEOAPI_")}
+        env["GRIDGEO_DATABASE_URL"] = url
+        migrated = subprocess.run([sys.executable, "-m", "gridgeo.cli", "db", "migrate"],
+                                  env=env, capture_output=True, text=True, timeout=300)
+        assert migrated.returncode == 0, migrated.stderr
+
+        with connect(url) as conn:
+            assert not pending_migrations(conn, collect_migrations(get_plugin_manager()))
+            # Columns added since 0.1.0 are left out: the release's own hold the same rows.
+            after = rows_by_table(conn, release_columns)
+            new_history = set(conn.execute(_HISTORY).fetchall())
+            request_ids = conn.execute("SELECT count(*) FROM gridgeo.jobs"
+                                       " WHERE request_id IS NULL").fetchone()
+        assert new_history > history  # the release's steps kept, newer ones added
+        del before["schema_migrations"], after["schema_migrations"]
+        assert after == before
+        assert request_ids == (2,)  # jobs of 0.1.0 have no request id: none was recorded
+    finally:
+        drop_database(_admin_settings(), name)
