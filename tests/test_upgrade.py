@@ -4,10 +4,12 @@ current `gridgeo db migrate`, and every row it had is still there, unchanged."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -47,6 +49,14 @@ def rows_by_table(conn: psycopg.Connection, columns: dict[str, list[str]]
     return sums
 
 
+def readiness(env: dict[str, str]) -> dict[str, Any]:
+    """The checks behind /readyz, run by a gridgeo process on ``env``'s database."""
+    done = subprocess.run([sys.executable, "-c", "import json; from gridgeo.ops.health import "
+                           "readiness; print(json.dumps(readiness()))"], env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
 def test_release_0_1_0_migrates_with_its_data_intact() -> None:
     name = f"gridgeo_upgrade_{os.getpid()}"
     url = create_database(_admin_settings(), name, migrate=False)
@@ -64,6 +74,9 @@ def test_release_0_1_0_migrates_with_its_data_intact() -> None:
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYGEOAPI_")}
         env["GRIDGEO_DATABASE_URL"] = url
+        not_ready = readiness(env)  # what /readyz answers before the upgrade
+        assert not_ready["database"] and not not_ready["migrations"]
+        assert "jobs/002" in not_ready["pending_migrations"]
         migrated = subprocess.run([sys.executable, "-m", "gridgeo.cli", "db", "migrate"],
                                   env=env, capture_output=True, text=True, timeout=300)
         assert migrated.returncode == 0, migrated.stderr
@@ -75,6 +88,9 @@ def test_release_0_1_0_migrates_with_its_data_intact() -> None:
             new_history = set(conn.execute(_HISTORY).fetchall())
             request_ids = conn.execute("SELECT count(*) FROM gridgeo.jobs"
                                        " WHERE request_id IS NULL").fetchone()
+        after_upgrade = readiness(env)
+        assert after_upgrade["database"] and after_upgrade["migrations"]
+        assert not after_upgrade["job_workers"]  # none runs against this database
         assert new_history > history  # the release's steps kept, newer ones added
         del before["schema_migrations"], after["schema_migrations"]
         assert after == before
