@@ -23,10 +23,11 @@ def test_recovery_to_a_time_between_two_writes() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDGEO_", "PYGEOAPI_"))}
     env.update(GRIDGEO_HOME=str(root / "home"), GRIDGEO_PG_PORT=str(port))
 
-    def gridgeo(*args: str) -> None:
+    def gridgeo(*args: str, ok: bool = True) -> str:
         done = subprocess.run([sys.executable, "-m", "gridgeo.cli", *args], env=env,
                               capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
+        assert (done.returncode == 0) == ok, done.stderr
+        return done.stderr
 
     cluster = Cluster(home=root / "home", port=port)
     try:
@@ -39,6 +40,8 @@ def test_recovery_to_a_time_between_two_writes() -> None:
             conn.execute("INSERT INTO casework VALUES (1, 'written at t1')")
             between = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
             conn.execute("INSERT INTO casework VALUES (2, 'written at t2')")
+        refused = gridgeo("db", "archive", "recover", "--to", "yesterday-ish", ok=False)
+        assert "not a moment PostgreSQL understands" in refused and "Traceback" not in refused
         gridgeo("db", "archive", "recover", "--to", str(between))
         with psycopg.connect(cluster.admin_url(), autocommit=True) as conn:
             rows = conn.execute("SELECT id, note FROM casework ORDER BY id").fetchall()

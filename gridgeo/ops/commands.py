@@ -130,19 +130,23 @@ def _wal_archive() -> WalArchive:
         raise click.ClickException(
             "GRIDGEO_DATABASE_URL names an existing server: set up pgBackRest on that server "
             "as docs/operations.md shows; these commands manage the private cluster only")
-    return WalArchive(cluster_from(settings), settings.home / "pgbackrest")
+    cluster = cluster_from(settings)
+    if not (cluster.datadir / "PG_VERSION").exists():
+        raise click.ClickException("there is no private cluster yet: run `gridgeo db start`")
+    return WalArchive(cluster, settings.home / "pgbackrest")
 
 
 @archive_group.command("enable")
 def archive_enable() -> None:
     """Archive every WAL segment from now on and take a first full backup (restarts
     the cluster)."""
+    from gridgeo.db.cluster import ClusterError
     from gridgeo.ops.pitr import ArchiveError, enable
 
     archive = _wal_archive()
     try:
         enable(archive)
-    except ArchiveError as exc:
+    except (ArchiveError, ClusterError) as exc:
         raise click.ClickException(str(exc)) from exc
     _say(f"WAL archiving on; first full backup in {archive.repo}")
 
@@ -165,11 +169,12 @@ def archive_backup() -> None:
               help="the moment to go back to, e.g. '2026-12-07 09:30:00+08'")
 def archive_recover(target: str) -> None:
     """Rebuild the cluster as it was at a moment (stop `gridgeo serve` first)."""
+    from gridgeo.db.cluster import ClusterError
     from gridgeo.ops.pitr import ArchiveError, recover
 
     archive = _wal_archive()
     try:
         recover(archive, target)
-    except ArchiveError as exc:
+    except (ArchiveError, ClusterError) as exc:
         raise click.ClickException(str(exc)) from exc
     _say(f"the cluster is as it was at {target}, and takes writes again")
