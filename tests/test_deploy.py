@@ -96,13 +96,15 @@ class Deployment:
 
 def _unit_settings(unit: Path) -> tuple[list[str], dict[str, str]]:
     """ExecStart and the environment a unit gives its process (Environment= and the
-    EnvironmentFile=), as systemd would."""
+    EnvironmentFile=), as systemd would; the working directory as ``PWD``."""
     command: list[str] = []
     env: dict[str, str] = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
     for line in unit.read_text().splitlines():
         key, _, value = line.partition("=")
         if key == "ExecStart":
             command = value.split()
+        elif key == "WorkingDirectory":
+            env["PWD"] = value
         elif key == "Environment":
             name, _, setting = value.partition("=")
             env[name] = setting
@@ -115,11 +117,11 @@ def _unit_settings(unit: Path) -> tuple[list[str], dict[str, str]]:
 
 def _as_user(user: pwd.struct_passwd, command: list[str], env: dict[str, str],
              log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
+    with log.open("ab") as out:  # in the unit's WorkingDirectory, outside the checkout
         return subprocess.Popen(["runuser", "-u", user.pw_name, "--", "env", "-i",
                                  *(f"{k}={v}" for k, v in env.items()), *command],
                                 stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, cwd=env["PWD"])
 
 
 def _stop(proc: subprocess.Popen[bytes], service_pid: int) -> int:
@@ -145,7 +147,7 @@ def deployment(demo_db_url: str, installed: Path) -> Iterator[Deployment]:
     env_file = root / "gridgeo.env"
     keep = ("GRIDGEO_DATABASE_URL", "GRIDGEO_PORT", "GRIDGEO_API_KEYS")
     env_file.write_text("".join(f"{k}={env[k]}\n" for k in keep)
-                        + f"GRIDGEO_PUBLIC_URL={public_url}\n")
+                        + f"GRIDGEO_PUBLIC_URL={public_url}\nGRIDGEO_WORKERS=1\n")
     units = root / "units"
     subprocess.run([str(installed), "deploy", "systemd", "--out", str(units), "--user",
                     user.pw_name, "--home", str(home), "--env-file", str(env_file)],

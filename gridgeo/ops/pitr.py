@@ -81,7 +81,7 @@ def enable(archive: WalArchive) -> None:
                                "archive_command": f"'{command}'"})
     archive.cluster.restart()
     archive.pgbackrest("stanza-create")
-    archive.pgbackrest("check")  # a segment reaches the repository, or this fails
+    # The backup waits until its WAL reaches the repository: it fails if archiving does.
     archive.pgbackrest("backup", "--type=full")
 
 
