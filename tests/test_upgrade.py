@@ -21,7 +21,6 @@ from gridgeo.plugins import get_plugin_manager
 from tests.conftest import _admin_settings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "release-0.1.0.sql"
-_HISTORY = "SELECT namespace, version, checksum FROM gridgeo.schema_migrations"
 
 
 def table_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
@@ -35,18 +34,15 @@ def table_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
 
 
 def rows_by_table(conn: psycopg.Connection, columns: dict[str, list[str]]
-                  ) -> dict[str, tuple[int, str]]:
-    """Each table's row count and an md5 over the given columns, in text order."""
-    sums = {}
+                  ) -> dict[str, set[str]]:
+    """Each table's rows as text, over the given columns (the fixture is small)."""
+    rows = {}
     for table, names in columns.items():
         row_text = sql.SQL("ROW({})::text").format(
             sql.SQL(", ").join(sql.Identifier("t", n) for n in names))
-        row = conn.execute(sql.SQL(
-            "SELECT count(*), md5(coalesce(string_agg({0}, '|' ORDER BY {0}), '')) FROM {1} t"
-        ).format(row_text, sql.Identifier("gridgeo", table))).fetchone()
-        assert row is not None
-        sums[table] = (int(row[0]), str(row[1]))
-    return sums
+        rows[table] = {r[0] for r in conn.execute(sql.SQL("SELECT {} FROM {} t").format(
+            row_text, sql.Identifier("gridgeo", table)))}
+    return rows
 
 
 def readiness(env: dict[str, str]) -> dict[str, Any]:
@@ -67,10 +63,9 @@ def test_release_0_1_0_migrates_with_its_data_intact() -> None:
         with connect(url) as conn:
             release_columns = table_columns(conn)
             before = rows_by_table(conn, release_columns)
-            history = set(conn.execute(_HISTORY).fetchall())
             assert pending_migrations(conn, collect_migrations(get_plugin_manager()))
-        assert before["incidents"][0] > 0 and before["jobs"][0] == 2
-        assert before["schema_migrations"][0] == 26  # every migration of release 0.1.0
+        assert before["incidents"] and len(before["jobs"]) == 2
+        assert len(before["schema_migrations"]) == 26  # every migration of release 0.1.0
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYGEOAPI_")}
         env["GRIDGEO_DATABASE_URL"] = url
@@ -85,15 +80,16 @@ def test_release_0_1_0_migrates_with_its_data_intact() -> None:
             assert not pending_migrations(conn, collect_migrations(get_plugin_manager()))
             # Columns added since 0.1.0 are left out: the release's own hold the same rows.
             after = rows_by_table(conn, release_columns)
-            new_history = set(conn.execute(_HISTORY).fetchall())
             request_ids = conn.execute("SELECT count(*) FROM gridgeo.jobs"
                                        " WHERE request_id IS NULL").fetchone()
         after_upgrade = readiness(env)
         assert after_upgrade["database"] and after_upgrade["migrations"]
         assert not after_upgrade["job_workers"]  # none runs against this database
-        assert new_history > history  # the release's steps kept, newer ones added
-        del before["schema_migrations"], after["schema_migrations"]
-        assert after == before
+        # Every row of the release is there unchanged; migrations may add rows (newer
+        # migration records, new deployment settings), never change or drop one.
+        changed = {t: sorted(before[t] - after[t])[:3] for t in before if before[t] - after[t]}
+        assert not changed
+        assert len(after["schema_migrations"]) > len(before["schema_migrations"])
         assert request_ids == (2,)  # jobs of 0.1.0 have no request id: none was recorded
     finally:
         drop_database(_admin_settings(), name)
