@@ -55,8 +55,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The gridgeo command of a virtualenv with only the built wheel installed in it; the
     project's installed dependencies are seen through a .pth file (not the checkout)."""
     wheels = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
-                    str(REPO)], check=True, capture_output=True, timeout=300)
+    # setuptools reuses build/ and would carry a module deleted since into the wheel.
+    shutil.rmtree(REPO / "build", ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(wheels), str(REPO)], check=True, capture_output=True,
+                   timeout=300)
     root = Path(tempfile.mkdtemp(prefix="gridgeo-venv-"))
     root.chmod(0o755)
     venv = root / "venv"
