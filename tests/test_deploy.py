@@ -31,7 +31,7 @@ from tests.conftest import EDITOR, free_port, server_env
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 SERVICE_USER = "gridgeo-ci"
 REPO = Path(__file__).resolve().parent.parent
-UNITS = ("gridgeo-web.service", "gridgeo-worker@.service")
+UNITS = ("gridgeo-web.service", "gridgeo-worker@.service", "gridgeo-scheduler.service")
 
 
 def _world_usable(path: Path) -> bool:
@@ -257,6 +257,14 @@ def test_worker_unit_beats_as_its_user(deployment: Deployment, demo_db_url: str)
     with psycopg.connect(demo_db_url) as conn:  # a worker that stops says goodbye
         assert not conn.execute("SELECT 1 FROM gridgeo.job_workers WHERE pid = %s",
                                 (mine[0],)).fetchone()
+
+
+def test_scheduler_unit_runs_as_its_user(deployment: Deployment) -> None:
+    """Its ExecStart once as the unit's user, bounded: one tick (--once), then exit 0."""
+    command, env = _unit_settings(deployment.units / "gridgeo-scheduler.service")
+    log = deployment.home.parent / "scheduler.log"
+    proc = _as_user(deployment.user, [*command, "--once"], env, log)
+    assert proc.wait(timeout=120) == 0, log.read_text()
 
 
 # -- nginx ---------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_release_0_1_0_migrates_with_its_data_intact() -> None:
         env["GRIDGEO_DATABASE_URL"] = url
         not_ready = readiness(env)  # what /readyz answers before the upgrade
         assert not_ready["database"] and not not_ready["migrations"]
-        assert "jobs/002" in not_ready["pending_migrations"]
+        assert "jobs/003" in not_ready["pending_migrations"]
         migrated = subprocess.run([sys.executable, "-m", "gridgeo.cli", "db", "migrate"],
                                   env=env, capture_output=True, text=True, timeout=300)
         assert migrated.returncode == 0, migrated.stderr

@@ -35,13 +35,13 @@ def deploy() -> None:
               help="the installed gridgeo command")
 def deploy_systemd(folder: Path, user: str, home: Path, env_file: Path,
                    program: Path) -> None:
-    """Write gridgeo-web.service and gridgeo-worker@.service."""
+    """Write gridgeo-web.service, gridgeo-worker@.service and gridgeo-scheduler.service."""
     from gridgeo.ops.systemd import ServiceLayout, write_units
 
     for path in write_units(folder, ServiceLayout(user, home, env_file, program)):
         _say(f"wrote {path}")
     _say("install them in /etc/systemd/system, then: systemctl enable --now gridgeo-web "
-         "gridgeo-worker@1 (see docs/operations.md)")
+         "gridgeo-worker@1 gridgeo-scheduler (see docs/operations.md)")
 
 
 @deploy.command("nginx")

@@ -1,9 +1,9 @@
-"""``gridgeo deploy systemd``: unit files for the web server and the job workers.
+"""``gridgeo deploy systemd``: unit files for the web server, the job workers and the
+scheduler.
 
-Both run as one dedicated, unprivileged user, restart on failure and are confined by
+All run as one dedicated, unprivileged user, restart on failure and are confined by
 systemd's sandboxing (the tests hold them to an exposure level of at most
-``EXPOSURE_THRESHOLD`` in ``systemd-analyze security``). There is no scheduler unit:
-gridgeo has no scheduler command yet.
+``EXPOSURE_THRESHOLD`` in ``systemd-analyze security``).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ WantedBy=multi-user.target
 
 
 def unit_files(layout: ServiceLayout) -> dict[str, str]:
-    """File name -> contents: the web server and a template for N job workers."""
+    """File name -> contents: the web server, a template for N job workers and the
+    scheduler of periodic tasks (one is enough; more on other hosts are harmless)."""
     gridgeo = shlex.quote(str(layout.gridgeo))
     return {
         "gridgeo-web.service": _unit(
@@ -95,6 +96,9 @@ def unit_files(layout: ServiceLayout) -> dict[str, str]:
         "gridgeo-worker@.service": _unit(
             "gridgeo job worker %i", f"{gridgeo} worker", layout,
             "# A job in progress is finished before the worker stops.\nTimeoutStopSec=600\n"),
+        "gridgeo-scheduler.service": _unit(
+            "gridgeo scheduler of periodic tasks", f"{gridgeo} scheduler", layout,
+            "TimeoutStopSec=60\n"),
     }
 
 
