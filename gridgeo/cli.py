@@ -157,7 +157,7 @@ def worker(supervise: int | None) -> None:
 
     from pygeoapi.util import yaml_load
 
-    from gridgeo.db.cluster import database_url
+    from gridgeo.db.cluster import direct_url
     from gridgeo.jobs.worker import install_signal_handlers, run_worker
     from gridgeo.runtime import prepare_runtime
 
@@ -178,7 +178,8 @@ def worker(supervise: int | None) -> None:
         config = yaml_load(fh)
     stop_event = threading.Event()
     install_signal_handlers(stop_event)
-    run_worker(config, database_url(settings), stop_event)
+    # LISTEN needs a session of its own: never through a transaction-mode pooler.
+    run_worker(config, direct_url(settings), stop_event)
 
 
 @main.command()

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="an existing PostGIS; unset means the private cluster under home"
     )
+    database_direct_url: str | None = Field(
+        None, description="maintenance connections (migrate, import, demo): the database "
+        "itself when database_url goes through a transaction-mode pooler; unset: database_url")
     pg_port: int = Field(5433, description="port of the private cluster")
     host: str = "127.0.0.1"
     port: int = 5000

@@ -13,6 +13,8 @@ packages=(
   # Operations (docs/operations.md): the TLS proxy, point-in-time recovery, unit checks
   # (systemd-analyze) and Debian's python3, which the wheel test installs gridgeo for.
   nginx pgbackrest systemd openssl curl python3
+  # Tests of running behind a transaction-mode pooler (docs/scaling.md).
+  pgbouncer
 )
 
 missing=()

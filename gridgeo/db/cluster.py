@@ -283,11 +283,18 @@ def database_url(settings: Settings) -> str:
     return cluster.url
 
 
+def direct_url(settings: Settings) -> str:
+    """The URL maintenance connections use: never through a pooler (their session-level
+    ``gridgeo.maintenance`` would reach other clients' transactions there)."""
+    return settings.database_direct_url or database_url(settings)
+
+
 def admin_url(settings: Settings, dbname: str) -> str:
     """A connection that may create databases and extensions: the private cluster's
-    superuser, or the configured URL's own role pointed at ``dbname``."""
+    superuser, or the configured URL's own role (directly, not through a pooler) pointed
+    at ``dbname``."""
     import psycopg
 
-    if settings.database_url:
-        return psycopg.conninfo.make_conninfo(settings.database_url, dbname=dbname)
+    if settings.database_direct_url or settings.database_url:
+        return psycopg.conninfo.make_conninfo(direct_url(settings), dbname=dbname)
     return cluster_from(settings).admin_url(dbname)
