@@ -16,6 +16,14 @@ import orjson
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 
+from gridgeo.db.replicas import (
+    LSN_COOKIE,
+    LSN_COOKIE_SECONDS,
+    LSN_HEADER,
+    begin_request,
+    is_lsn,
+    written_lsn,
+)
 from gridgeo.errors import RequestError
 from gridgeo.idempotency import idempotent
 from gridgeo.identity import identify, reset_identity, set_identity
@@ -69,12 +77,29 @@ def _normalise_lang() -> None:
 
 def _begin_request() -> Response | None:
     check_request_input(request)
+    begin_request(request.headers.get(LSN_HEADER) or _lsn_cookie())
     identity = identify(dict(request.headers))
     g.gridgeo_identity_token = set_identity(identity)
     g.gridgeo_territory_token = allow_from_request(identity, dict(request.headers))
     _normalise_lang()
     check_access(request, _config())
     return handle_items(request, _config())
+
+
+def _lsn_cookie() -> str | None:
+    """The cookie's WAL position; a mangled one is dropped (the browser keeps sending it)."""
+    value = request.cookies.get(LSN_COOKIE)
+    return value if value and is_lsn(value) else None
+
+
+def _send_lsn(response: Response) -> None:
+    """After a write, tell the caller where it ended: its next request, on any web node,
+    reads from a replica only once that replica has replayed this far."""
+    lsn = written_lsn()
+    if lsn:
+        response.headers[LSN_HEADER] = lsn
+        response.set_cookie(LSN_COOKIE, lsn, max_age=LSN_COOKIE_SECONDS, httponly=True,
+                            samesite="Lax")
 
 
 def _config() -> dict[str, Any]:
@@ -108,6 +133,7 @@ def _finish_response(response: Response) -> Response:
         # pygeoapi replaces the headers object with a plain dict.
         response.headers = Headers(response.headers)
     cache_headers(request, response)
+    _send_lsn(response)
     accepted_job_document(request, response)
     if (request.path.rstrip("/") == "/openapi" and response.status_code == 200
             and "json" in (response.mimetype or "") and not response.direct_passthrough):

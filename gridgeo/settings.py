@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     database_direct_url: str | None = Field(
         None, description="maintenance connections (migrate, import, demo): the database "
         "itself when database_url goes through a transaction-mode pooler; unset: database_url")
+    database_pooler: bool = Field(
+        False, description="database_url is a transaction-mode pooler (PgBouncer): no "
+        "prepared statements")
+    database_read_urls: list[str] = Field(
+        default_factory=list, description='streaming replicas for reads, JSON ["postgresql://…"]')
     pg_port: int = Field(5433, description="port of the private cluster")
     host: str = "127.0.0.1"
     port: int = 5000

@@ -64,7 +64,7 @@ def _grids_seen(app_pool: object, staff_no: str) -> tuple[int, set[str]]:
 def test_two_callers_interleaved_on_one_server_connection_see_their_own_rows(
         bouncer_url: str, demo_db_url: str) -> None:
     (first, first_grids), (second, second_grids) = _workers(demo_db_url)
-    app_pool = pool.open_pool(bouncer_url, max_size=2)
+    app_pool = pool.open_pool(bouncer_url, max_size=2, pooler=True)
     try:
         seen = [_grids_seen(app_pool, staff) for staff in (first, second, first, second)]
     finally:
@@ -84,7 +84,7 @@ def test_no_session_setting_reaches_another_client(bouncer_url: str, demo_db_url
         assert next_client.execute("SHOW statement_timeout").fetchone() == ("4321ms",)
         next_client.execute("RESET statement_timeout")
     # gridgeo's own clients leave nothing: request transactions as an admin...
-    app_pool = pool.open_pool(bouncer_url, max_size=2)
+    app_pool = pool.open_pool(bouncer_url, max_size=2, pooler=True)
     token = set_identity(Identity(subject="boss", roles=frozenset({"admin"})))
     try:
         with pool.transaction(app_pool) as conn:
@@ -107,6 +107,7 @@ def test_no_session_setting_reaches_another_client(bouncer_url: str, demo_db_url
 def app_behind_pooler(bouncer_url: str, demo_db_url: str,
                       monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("GRIDGEO_DATABASE_URL", bouncer_url)
+    monkeypatch.setenv("GRIDGEO_DATABASE_POOLER", "true")
     monkeypatch.setenv("GRIDGEO_DATABASE_DIRECT_URL", demo_db_url)
     get_settings.cache_clear()
     yield bouncer_url

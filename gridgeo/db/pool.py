@@ -6,9 +6,9 @@ level, and is opened on first use.
 The pool works behind a transaction-mode pooler (PgBouncer): a server connection then
 serves another client after each transaction, so nothing here is set for the session.
 Every transaction starts by naming its caller and the deployment's settings with
-``set_config(..., true)`` (undone at commit or rollback); prepared statements are off
-(the pooler cannot route them); maintenance connections (``connect``) never use the
-pooled URL (docs/scaling.md).
+``set_config(..., true)`` (undone at commit or rollback); with GRIDGEO_DATABASE_POOLER
+nothing is prepared (the pooler cannot route prepared statements); maintenance
+connections (``connect``) never use the pooled URL (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from contextvars import ContextVar
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from gridgeo.db import replicas
 from gridgeo.db.cluster import database_url, direct_url
 from gridgeo.errors import DatabaseUnavailable, database_unreachable
 from gridgeo.identity import current_identity
@@ -30,6 +31,7 @@ from gridgeo.timezone import set_session_zone
 
 _lock = threading.Lock()
 _pool: ConnectionPool | None = None
+_read_pools: list[ConnectionPool] = []
 # A new connection attempt gives up after this long: a database that is down answers
 # nothing, and the request must still be answered (503) within a few seconds.
 CONNECT_TIMEOUT_S = 2
@@ -67,17 +69,21 @@ def _as_caller(conn: psycopg.Connection) -> None:
         "outside": "allow" if outside_territory_allowed() else ""})
 
 
-def open_pool(url: str, max_size: int) -> ConnectionPool:
-    """A pool of application connections to ``url`` (the database or a pooler in front)."""
+def open_pool(url: str, max_size: int, pooler: bool | None = None) -> ConnectionPool:
+    """A pool of application connections to ``url``: the database, or a transaction-mode
+    pooler in front of it (``pooler``; unset: GRIDGEO_DATABASE_POOLER)."""
+    settings = get_settings()
+    behind_pooler = settings.database_pooler if pooler is None else pooler
     # check: a connection broken by a database restart is replaced, not handed out.
     return ConnectionPool(
         url, min_size=1, max_size=max_size, open=True, name="gridgeo",
-        timeout=get_settings().pool_timeout_s, check=ConnectionPool.check_connection,
+        timeout=settings.pool_timeout_s, check=ConnectionPool.check_connection,
         reconnect_timeout=RECONNECT_TIMEOUT_S,
-        # prepare_threshold=None: a transaction-mode pooler hands the next transaction to
-        # another server connection, where a statement prepared on this one is unknown.
+        # Behind a pooler nothing is prepared (prepare_threshold=None): the next
+        # transaction may run on another server connection, where a statement prepared
+        # on this one is unknown. Direct, psycopg prepares a statement on its 5th run.
         kwargs={"application_name": "gridgeo", "connect_timeout": CONNECT_TIMEOUT_S,
-                "prepare_threshold": None})
+                "prepare_threshold": None if behind_pooler else 5})
 
 
 def get_pool() -> ConnectionPool:
@@ -90,12 +96,46 @@ def get_pool() -> ConnectionPool:
         return _pool
 
 
+def _read_pools_open() -> list[ConnectionPool]:
+    """One pool per configured replica, opened on first call."""
+    with _lock:
+        if not _read_pools:
+            settings = get_settings()
+            _read_pools.extend(open_pool(url, settings.pool_max_size)
+                               for url in settings.database_read_urls)
+        return _read_pools
+
+
 def close_pool() -> None:
     global _pool
     with _lock:
         if _pool is not None:
             _pool.close()
             _pool = None
+        while _read_pools:
+            _read_pools.pop().close()
+
+
+def _replica_caught_up(conn: psycopg.Connection) -> bool:
+    """Has this replica replayed what the caller must see (its own last write)?"""
+    lsn = replicas.required_lsn()
+    if lsn is None:
+        return True
+    row = conn.execute("SELECT coalesce(pg_last_wal_replay_lsn() >= %s::pg_lsn, true)",
+                       (lsn,)).fetchone()
+    return bool(row and row[0])
+
+
+def _note_write(conn: psycopg.Connection) -> None:
+    """After the block: commit, and if it wrote, note the primary's WAL position (only
+    with replicas configured: it costs two round trips)."""
+    if not get_settings().database_read_urls:
+        return
+    wrote = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
+    conn.commit()
+    if wrote and wrote[0]:
+        lsn = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        replicas.note_commit(str(lsn[0]))  # type: ignore[index]
 
 
 @contextmanager
@@ -107,7 +147,7 @@ def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
 
 
 @contextmanager
-def connection() -> Iterator[psycopg.Connection]:
+def connection(read: bool = False) -> Iterator[psycopg.Connection]:
     """A pooled connection; the block is one transaction, rolled back on error.
 
     The transaction runs as the current request's identity: every pooled transaction a
@@ -115,14 +155,32 @@ def connection() -> Iterator[psycopg.Connection]:
     A transaction that named nobody reaches no protected row (core/009).
     Inside a ``unit_of_work`` the block is a savepoint of the unit's transaction instead.
     A database that cannot be reached is a ``DatabaseUnavailable`` (503).
+
+    ``read=True`` (a block that only reads) may run on a replica: one that has replayed
+    the caller's last write (gridgeo.db.replicas), else the primary.
     """
     joined = _unit.get()
     if joined is not None:
         with _reachable(), joined.transaction():
             yield joined
         return
+    if read and get_settings().database_read_urls:
+        readers = _read_pools_open()
+        with transaction(readers[_next_reader(len(readers))]) as conn:
+            if _replica_caught_up(conn):
+                yield conn
+                return
     with transaction(get_pool()) as conn:
         yield conn
+        _note_write(conn)
+
+
+_turn = iter(range(1 << 62))
+
+
+def _next_reader(count: int) -> int:
+    """Replicas in turn (next() on a shared iterator is atomic under the GIL)."""
+    return next(_turn) % count
 
 
 @contextmanager
