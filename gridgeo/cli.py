@@ -191,22 +191,21 @@ def scheduler(once: bool) -> None:
     import threading
     from datetime import UTC, datetime
 
-    from gridgeo.db.cluster import database_url
+    from gridgeo.db.cluster import direct_url
+    from gridgeo.db.pool import connect
     from gridgeo.jobs.worker import install_signal_handlers
     from gridgeo.scheduler import collect_tasks, run_once, run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
     settings = get_settings()
     if once:
-        import psycopg
-
-        with psycopg.connect(database_url(settings), autocommit=True) as conn:
+        with connect(direct_url(settings), autocommit=True) as conn:
             for task in collect_tasks():
                 _say(f"{task.name}: {run_once(conn, task, datetime.now(UTC)) or 'already run'}")
         return
     stop_event = threading.Event()
     install_signal_handlers(stop_event)
-    run_scheduler(database_url(settings), stop_event, settings.scheduler_tick_seconds)
+    run_scheduler(direct_url(settings), stop_event, settings.scheduler_tick_seconds)
 
 
 @main.command()
