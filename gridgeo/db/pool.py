@@ -14,6 +14,7 @@ connections (``connect``) never use the pooled URL (docs/scaling.md).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,7 +28,7 @@ from gridgeo.errors import DatabaseUnavailable, database_unreachable
 from gridgeo.identity import current_identity
 from gridgeo.security.territory import outside_territory_allowed
 from gridgeo.settings import get_settings
-from gridgeo.timezone import set_session_zone
+from gridgeo.timezone import local_zone_name, set_session_zone
 
 _lock = threading.Lock()
 _pool: ConnectionPool | None = None
@@ -48,12 +49,26 @@ _unit: ContextVar[psycopg.Connection | None] = ContextVar("gridgeo_unit_of_work"
 _TRANSACTION_SETTINGS = """
 SELECT set_config('search_path', 'gridgeo, public', true),
        set_config('statement_timeout', %(timeout)s, true),
-       set_config('TimeZone', gridgeo.local_tz(), true),
+       set_config('TimeZone', %(zone)s, true),
        set_config('gridgeo.public_url', %(public_url)s, true),
        set_config('gridgeo.roles', %(roles)s, true),
        set_config('gridgeo.staff_no', %(staff_no)s, true),
        set_config('gridgeo.actor', %(actor)s, true),
        set_config('gridgeo.outside_territory', %(outside)s, true)"""
+
+
+_zone: tuple[float, str] | None = None
+ZONE_READ_EVERY_S = 60.0
+
+
+def _deployment_zone(conn: psycopg.Connection) -> str:
+    """The deployment's time zone, read at most once a minute per process (it changes
+    rarely; a database not migrated yet, e.g. for /readyz, has the default)."""
+    global _zone
+    now = time.monotonic()
+    if _zone is None or now - _zone[0] > ZONE_READ_EVERY_S:
+        _zone = (now, local_zone_name(conn))
+    return _zone[1]
 
 
 def _as_caller(conn: psycopg.Connection) -> None:
@@ -62,6 +77,7 @@ def _as_caller(conn: psycopg.Connection) -> None:
     settings = get_settings()
     conn.execute(_TRANSACTION_SETTINGS, {
         "timeout": str(int(settings.statement_timeout_ms)),
+        "zone": _deployment_zone(conn),
         "public_url": settings.server_url,
         "roles": ",".join(sorted(identity.effective_roles)),
         "staff_no": identity.staff_no or "",
