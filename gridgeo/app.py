@@ -18,12 +18,21 @@ import orjson
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 
+from gridgeo.db.replicas import (
+    LSN_COOKIE,
+    LSN_COOKIE_SECONDS,
+    LSN_HEADER,
+    begin_request,
+    is_lsn,
+    written_lsn,
+)
 from gridgeo.errors import RequestError
 from gridgeo.idempotency import idempotent
 from gridgeo.identity import identify, reset_identity, set_identity
 from gridgeo.items.dispatch import handle as handle_items
 from gridgeo.items.pygeoapi_views import collection_list
 from gridgeo.openapi import declare_gridgeo_answers, declare_page_size, schemas_blueprint
+from gridgeo.ops.requests import install_operations
 from gridgeo.process_docs import (
     correct_descriptions,
     describes_processes,
@@ -69,6 +78,7 @@ def _normalise_lang() -> None:
 
 def _begin_request() -> Response | None:
     check_request_input(request)
+    begin_request(request.headers.get(LSN_HEADER) or _lsn_cookie())
     identity = identify(dict(request.headers))
     g.gridgeo_identity_token = set_identity(identity)
     g.gridgeo_territory_token = allow_from_request(identity, dict(request.headers))
@@ -77,6 +87,22 @@ def _begin_request() -> Response | None:
     if _COLLECTION_LIST.match(request.path) and request.method == "GET":
         return collection_list(request, _config())
     return handle_items(request, _config())
+
+
+def _lsn_cookie() -> str | None:
+    """The cookie's WAL position; a mangled one is dropped (the browser keeps sending it)."""
+    value = request.cookies.get(LSN_COOKIE)
+    return value if value and is_lsn(value) else None
+
+
+def _send_lsn(response: Response) -> None:
+    """After a write, tell the caller where it ended: its next request, on any web node,
+    reads from a replica only once that replica has replayed this far."""
+    lsn = written_lsn()
+    if lsn:
+        response.headers[LSN_HEADER] = lsn
+        response.set_cookie(LSN_COOKIE, lsn, max_age=LSN_COOKIE_SECONDS, httponly=True,
+                            samesite="Lax")
 
 
 def _config() -> dict[str, Any]:
@@ -109,6 +135,7 @@ def _finish_response(response: Response) -> Response:
         # pygeoapi replaces the headers object with a plain dict.
         response.headers = Headers(response.headers)
     cache_headers(request, response)
+    _send_lsn(response)
     accepted_job_document(request, response)
     if (request.path.rstrip("/") == "/openapi" and response.status_code == 200
             and "json" in (response.mimetype or "") and not response.direct_passthrough):
@@ -206,6 +233,7 @@ def create_app() -> Flask:
     APP.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
     APP.teardown_request(_end_request)
     APP.after_request(_finish_response)
+    install_operations(APP)  # request ids, JSON access log, metrics (gridgeo.ops)
     if schemas_blueprint.name not in APP.blueprints:
         APP.register_blueprint(schemas_blueprint)  # the OGC schemas the OpenAPI document names
     return APP

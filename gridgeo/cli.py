@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from gridgeo import __version__
 from gridgeo.settings import get_settings
 
 
@@ -16,6 +17,7 @@ def _say(message: str) -> None:
 
 
 @click.group()
+@click.version_option(__version__, prog_name="gridgeo")
 def main() -> None:
     """gridgeo: grid-based community governance over OGC API."""
 
@@ -115,15 +117,22 @@ def demo(seed: int, scale: int, if_missing: bool, replace_town: bool, remove: bo
 
 @main.command()
 @click.option("--background", is_flag=True, help="detach; `gridgeo stop` ends it")
-def serve(background: bool) -> None:
+@click.option("--no-job-workers", is_flag=True,
+              help="only the web server, in the foreground (systemd runs the job workers as "
+                   "gridgeo-worker@ units)")
+def serve(background: bool, no_job_workers: bool) -> None:
     """Render the effective configuration and serve the API with gunicorn."""
     from gridgeo import server
     from gridgeo.config import ConfigError
     from gridgeo.runtime import RuntimeSetupError, prepare_runtime
 
     settings = get_settings()
+    if background and no_job_workers:
+        raise click.UsageError("--no-job-workers runs in the foreground; leave out --background")
     try:
         prepare_runtime(settings)
+        if no_job_workers:
+            server.exec_web(settings)
         server.start(settings, background)
     except (server.ServerError, RuntimeSetupError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -148,7 +157,7 @@ def worker(supervise: int | None) -> None:
 
     from pygeoapi.util import yaml_load
 
-    from gridgeo.db.cluster import database_url
+    from gridgeo.db.cluster import direct_url
     from gridgeo.jobs.worker import install_signal_handlers, run_worker
     from gridgeo.runtime import prepare_runtime
 
@@ -169,7 +178,8 @@ def worker(supervise: int | None) -> None:
         config = yaml_load(fh)
     stop_event = threading.Event()
     install_signal_handlers(stop_event)
-    run_worker(config, database_url(settings), stop_event)
+    # LISTEN needs a session of its own: never through a transaction-mode pooler.
+    run_worker(config, direct_url(settings), stop_event)
 
 
 @main.command()
@@ -181,22 +191,21 @@ def scheduler(once: bool) -> None:
     import threading
     from datetime import UTC, datetime
 
-    from gridgeo.db.cluster import database_url
+    from gridgeo.db.cluster import direct_url
+    from gridgeo.db.pool import connect
     from gridgeo.jobs.worker import install_signal_handlers
     from gridgeo.scheduler import collect_tasks, run_once, run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
     settings = get_settings()
     if once:
-        import psycopg
-
-        with psycopg.connect(database_url(settings), autocommit=True) as conn:
+        with connect(direct_url(settings), autocommit=True) as conn:
             for task in collect_tasks():
                 _say(f"{task.name}: {run_once(conn, task, datetime.now(UTC)) or 'already run'}")
         return
     stop_event = threading.Event()
     install_signal_handlers(stop_event)
-    run_scheduler(database_url(settings), stop_event, settings.scheduler_tick_seconds)
+    run_scheduler(direct_url(settings), stop_event, settings.scheduler_tick_seconds)
 
 
 @main.command()
@@ -234,11 +243,16 @@ def show_config() -> None:
 def _register_plugin_commands() -> None:
     from gridgeo.db.editors import editor_command
     from gridgeo.importer.command import import_command
+    from gridgeo.ops.commands import archive_group, backup_command, deploy, restore_command
     from gridgeo.qgis_project import qgis_project_command
 
+    main.add_command(deploy)
+    main.add_command(backup_command)
+    main.add_command(restore_command)
     main.add_command(qgis_project_command)
     main.add_command(import_command)
     db.add_command(editor_command)
+    db.add_command(archive_group)
 
 
 _register_plugin_commands()

@@ -95,3 +95,17 @@ class ScheduledTask:
     name: str
     every_seconds: int
     run: Callable[[psycopg.Connection], str]
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """A figure /metrics reports, read from the database when Prometheus scrapes.
+
+    ``sql`` returns one row with one number; it sees every row (counts are not
+    filtered by the scraper's identity). ``name`` follows Prometheus naming
+    (``gridgeo_incidents_overdue``).
+    """
+
+    name: str
+    documentation: str
+    sql: str

@@ -12,6 +12,7 @@ import pluggy
 
 from gridgeo.contributions import (
     CollectionContribution,
+    Gauge,
     IncidentCategory,
     Migration,
     ProcessContribution,
@@ -168,4 +169,19 @@ def gridgeo_scheduled_tasks() -> list[ScheduledTask]:
     Called once when a scheduler process starts. Each task runs once per period of
     ``every_seconds`` (periods are aligned to the epoch) across every scheduler on the
     database, inside the transaction that claims the period.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Operations: called when Prometheus scrapes /metrics
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_gauges() -> list[Gauge]:
+    """Return figures for /metrics that the database holds (queue depth, overdue cases).
+
+    Called on every scrape of /metrics, in the web worker that answers it; each
+    ``Gauge.sql`` runs in one read transaction that sees every row. Keep the queries
+    cheap: Prometheus scrapes every 15-60 s.
     """

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from gridgeo.contributions import ScheduledTask
+from gridgeo.db.pool import connect
 
 LOGGER = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ def run_scheduler(database_url: str, stop: threading.Event, tick_seconds: float,
     tasks = collect_tasks() if tasks is None else tasks
     LOGGER.info("scheduler %s: %s", runner_name(),
                 ", ".join(f"{t.name} every {t.every_seconds} s" for t in tasks) or "no tasks")
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    # A maintenance connection (trusted by row-level security: the tasks act on every
+    # county row), to the database itself: its session must not go through a pooler.
+    with connect(database_url, autocommit=True) as conn:
         while not stop.is_set():
             for task in tasks:
                 run_once(conn, task, datetime.now(UTC))

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from gridgeo.ops.gunicorn_hooks import prepare_metrics_dir
 from gridgeo.settings import Settings
 
 
@@ -37,7 +38,8 @@ def running_pid(settings: Settings) -> int | None:
 def gunicorn_command(settings: Settings, background: bool) -> list[str]:
     cmd = [sys.executable, "-m", "gunicorn", "gridgeo.app:create_app()",
            "--bind", f"{settings.host}:{settings.port}", "--workers", str(settings.workers),
-           "--pid", str(pid_file(settings)), "--timeout", "120", "--graceful-timeout", "10"]
+           "--pid", str(pid_file(settings)), "--timeout", "120", "--graceful-timeout", "10",
+           "--config", "python:gridgeo.ops.gunicorn_hooks"]
     if background:
         cmd += ["--daemon", "--error-logfile", str(log_file(settings)),
                 "--capture-output"]
@@ -87,6 +89,7 @@ def start(settings: Settings, background: bool) -> None:
     """Serve with job workers; in the background, return once the landing page answers."""
     stop(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_metrics_dir(settings)
     start_workers(settings)
     start_scheduler(settings)
     cmd = gunicorn_command(settings, background)
@@ -107,6 +110,15 @@ def start(settings: Settings, background: bool) -> None:
         except OSError:
             time.sleep(0.3)
     raise ServerError(f"the server did not answer within 60 s; see {log_file(settings)}")
+
+
+def exec_web(settings: Settings) -> None:
+    """Become gunicorn in the foreground, without job workers: systemd then supervises
+    gunicorn itself as the unit's main process (workers are units of their own)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_metrics_dir(settings)
+    cmd = gunicorn_command(settings, background=False)
+    os.execv(cmd[0], cmd)
 
 
 def _terminate(pid: int, wait_seconds: float) -> bool:

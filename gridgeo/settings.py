@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from gridgeo.resources import SOURCE_ROOT, default_config_file, default_home
+
+PROJECT_ROOT = SOURCE_ROOT
 
 
 class Settings(BaseSettings):
@@ -16,10 +18,19 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
 
-    home: Path = Field(PROJECT_ROOT / ".gridgeo", description="state folder: cluster, logs, data")
+    home: Path = Field(default_factory=default_home,
+                       description="state folder: cluster, logs, data")
     database_url: str | None = Field(
         None, description="an existing PostGIS; unset means the private cluster under home"
     )
+    database_direct_url: str | None = Field(
+        None, description="maintenance connections (migrate, import, demo): the database "
+        "itself when database_url goes through a transaction-mode pooler; unset: database_url")
+    database_pooler: bool = Field(
+        False, description="database_url is a transaction-mode pooler (PgBouncer): no "
+        "prepared statements")
+    database_read_urls: list[str] = Field(
+        default_factory=list, description='streaming replicas for reads, JSON ["postgresql://…"]')
     pg_port: int = Field(5433, description="port of the private cluster")
     host: str = "127.0.0.1"
     port: int = 5000
@@ -30,7 +41,7 @@ class Settings(BaseSettings):
     escalation_sweep_seconds: int = Field(
         300, gt=0, description="the period of the incident escalation sweep (督办)")
     public_url: str | None = Field(None, description="URL clients reach; defaults to host:port")
-    config_file: Path = PROJECT_ROOT / "pygeoapi-config.yml"
+    config_file: Path = Field(default_factory=default_config_file)
     dem_path: Path | None = Field(None, description="DEM GeoTIFF; defaults to home/data/dem.tif")
     api_keys: dict[str, str] = Field(
         default_factory=dict, description='API keys for machine clients: {"<key>": "<role>"}')
@@ -51,6 +62,9 @@ class Settings(BaseSettings):
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     jwt_leeway_s: int = 30
     max_body_bytes: int = Field(5 * 1024 * 1024, description="largest request body accepted")
+    max_upload_bytes: int = Field(
+        30 * 1024 * 1024, description="largest file upload (attachments); the reverse proxy "
+        "(gridgeo deploy nginx) lets bodies up to this size through")
     max_offset: int = Field(1_000_000, description="largest offset an items request may ask")
     idempotency_ttl_s: int = Field(
         86_400, gt=0, description="how long an Idempotency-Key and its answer are kept")

@@ -10,6 +10,11 @@ packages=(
   # project in headless QGIS (python3-qgis, ~170 packages, about a minute to install; it
   # runs under Debian's /usr/bin/python3). Missing, those tests fail: an install bug.
   chromium python3-qgis
+  # Operations (docs/operations.md): the TLS proxy, point-in-time recovery, unit checks
+  # (systemd-analyze) and Debian's python3, which the wheel test installs gridgeo for.
+  nginx pgbackrest systemd openssl curl python3
+  # Tests of running behind a transaction-mode pooler (docs/scaling.md).
+  pgbouncer
 )
 
 missing=()
@@ -27,8 +32,9 @@ echo "gridgeo: installing Debian packages: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
-if ! $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
-  $sudo apt-get update -q >/dev/null
-  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+apt=(apt-get -o DPkg::Lock::Timeout=600)
+if ! $sudo "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+  $sudo "${apt[@]}" update -q >/dev/null
+  $sudo "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "gridgeo: Debian packages ready"

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import requests
 
@@ -209,7 +208,7 @@ def test_a_database_crash_loses_and_duplicates_no_create(deployment: Deployment)
             return 201 if _create(deployment.base_url, key) == 201 else None
 
         answers[key] = _until(f"the retry of {key}", 10, retried)
-    with psycopg.connect(deployment.database_url) as conn:
+    with connect(deployment.database_url) as conn:
         titles = conn.execute("SELECT title, count(*) FROM gridgeo.incidents"
                               " WHERE title LIKE 'crash %' GROUP BY title").fetchall()
     assert dict(titles) == {f"crash {k}": 1 for k in answers}

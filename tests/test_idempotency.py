@@ -10,6 +10,7 @@ import psycopg
 import pytest
 import requests
 
+from gridgeo.db.pool import connect as maintenance_connect
 from tests.conftest import EDITOR, ROLE_KEYS
 
 ADMIN = {"Authorization": f"Bearer {next(k for k, r in ROLE_KEYS.items() if r == 'admin')}"}
@@ -46,7 +47,7 @@ def _post_incident(base_url: str, body: dict[str, Any], key: str | None,
 
 
 def _count(url: str, query: str, *params: object) -> int:
-    with psycopg.connect(url) as conn:
+    with maintenance_connect(url) as conn:
         row = conn.execute(query, params).fetchone()
     assert row is not None
     return int(row[0])

@@ -114,7 +114,7 @@ def test_an_unaccepted_incident_is_escalated_exactly_once(
             process.terminate()
         for process in processes:
             process.wait(30)
-    with psycopg.connect(town_db) as conn:
+    with connect(town_db) as conn:  # maintenance: incidents_view is under row-level security
         runners = conn.execute("SELECT count(DISTINCT runner) FROM gridgeo.scheduled_runs"
                                " WHERE task = 'incident-escalation'").fetchone()
         events = conn.execute(

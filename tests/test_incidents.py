@@ -11,6 +11,7 @@ import psycopg
 import pytest
 import requests
 
+from gridgeo.db.pool import connect as maintenance_connect
 from tests.conftest import EDITOR
 from tests.field_town import CATEGORY, INSPECTOR_NO, POLICE_GRID, UNIT, WORKER_NAME
 
@@ -263,7 +264,7 @@ def test_racing_changes_from_one_version_one_wins_the_other_gets_a_412(
     tag = etag(base_url, item)
     results: dict[str, int] = {}
     # Hold the row so both requests are inside their transactions before either writes.
-    with psycopg.connect(field_url) as holder:
+    with maintenance_connect(field_url) as holder:
         holder.execute("SELECT 1 FROM gridgeo.incidents WHERE id = %s FOR UPDATE", (item,))
 
         def change(state: str, note: str | None) -> None:
@@ -305,7 +306,7 @@ def test_concurrent_inserts_get_distinct_case_numbers(
     barrier = threading.Barrier(8)
 
     def insert() -> None:
-        with psycopg.connect(field_url) as connection:
+        with maintenance_connect(field_url) as connection:
             barrier.wait()
             row = connection.execute(
                 "INSERT INTO gridgeo.incidents (category_code, title, geom) VALUES"

@@ -19,6 +19,7 @@ import requests
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from gridgeo.db.pool import connect as maintenance_connect
 from gridgeo.settings import PROJECT_ROOT
 from tests.conftest import (
     EDITOR,
@@ -188,7 +189,7 @@ class Scoped:
 
 @pytest.fixture(scope="module")
 def worker(demo_db_url: str) -> Scoped:
-    with psycopg.connect(demo_db_url) as conn:
+    with maintenance_connect(demo_db_url) as conn:
         staff_no, codes = fetch_row(
             conn, "SELECT s.staff_no, array_agg(DISTINCT a.grid_code) FROM gridgeo.staff s"
             " JOIN gridgeo.grid_assignments a ON a.staff_id = s.id AND a.role = 'worker'"
@@ -206,7 +207,7 @@ def worker(demo_db_url: str) -> Scoped:
 
 @pytest.fixture(scope="module")
 def officer(demo_db_url: str) -> Scoped:
-    with psycopg.connect(demo_db_url) as conn:
+    with maintenance_connect(demo_db_url) as conn:
         staff_no, codes = fetch_row(
             conn, "SELECT s.staff_no, array_agg(DISTINCT a.police_grid_code) FROM gridgeo.staff s"
             " JOIN gridgeo.police_grid_assignments a ON a.staff_id = s.id"
@@ -224,7 +225,7 @@ def officer(demo_db_url: str) -> Scoped:
 def elsewhere(demo_db_url: str, worker: Scoped) -> tuple[float, float]:
     """A point in the town but in none of the worker's grids (the incident ``outside``);
     a point outside the town is refused before row-level security is asked."""
-    with psycopg.connect(demo_db_url) as conn:
+    with maintenance_connect(demo_db_url) as conn:
         x, y = fetch_row(conn, "SELECT ST_X(geom), ST_Y(geom) FROM gridgeo.incidents"
                          " WHERE id = %s", (worker.outside,))
     return x, y
@@ -272,7 +273,7 @@ def _incident(point: tuple[float, float], category: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def category(demo_db_url: str) -> str:
-    with psycopg.connect(demo_db_url) as conn:
+    with maintenance_connect(demo_db_url) as conn:
         return str(fetch_row(conn, "SELECT min(code) FROM gridgeo.incident_categories")[0])
 
 
@@ -300,7 +301,7 @@ def test_grid_worker_writes_only_in_own_grids_and_is_audited(
     other = requests.patch(f"{url}/{worker.outside}", json={"properties": {"title": "x"}},
                            headers=headers, timeout=30)
     assert other.status_code == 404
-    with psycopg.connect(demo_db_url) as conn:
+    with maintenance_connect(demo_db_url) as conn:
         log = conn.execute("SELECT actor, roles, operation, changed FROM gridgeo.audit_log"
                            " WHERE table_name = 'incidents' AND row_id = %s ORDER BY id",
                            (str(new_id),)).fetchall()
@@ -459,7 +460,7 @@ def test_gpx_exports_carry_no_personal_fields(base_url: str, demo_db_url: str) -
     gpx = requests.get(f"{base_url}{routes[0]['properties']['gpx']}", timeout=30)
     assert gpx.status_code == 200 and "<wpt" in gpx.text
     stops = routes[0]["properties"]["stops"]
-    with psycopg.connect(demo_db_url) as conn:
+    with maintenance_connect(demo_db_url) as conn:
         personal = conn.execute(
             "SELECT reporter_name, reporter_phone, reporter_id_number FROM gridgeo.incidents"
             " WHERE left(grid_code, 12) = %s AND reporter_name IS NOT NULL",

@@ -75,15 +75,52 @@ class Cluster:
 
     def ensure_running(self) -> None:
         """Create the cluster if missing, start it if stopped, create the database."""
+        self.create()
+        self.start()
+        self._ensure_database()
+
+    def create(self) -> None:
+        """The cluster's files (initdb), unless they exist; no database in it yet."""
         if not (self.datadir / "PG_VERSION").exists():
             self._init()
+
+    def start(self) -> None:
         if not self.is_running():
             try:
                 self._run("pg_ctl", "-D", str(self.datadir), "-l",
                           str(self.storage / "server.log"), "-w", "-t", "60", "start")
             except ClusterError as exc:
                 raise ClusterError(f"{exc}; {self._last_fatal()}") from None
-        self._ensure_database()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def configure(self, settings: dict[str, str]) -> None:
+        """Add server settings (postgresql.auto.conf: later lines win); restart to apply."""
+        self._write(self.datadir / "postgresql.auto.conf",
+                    "".join(f"{k} = {v}\n" for k, v in settings.items()))
+
+    def wait_until_writable(self, deadline: float) -> None:
+        """After a recovery: wait until the server has left recovery and takes writes."""
+        import psycopg
+
+        while time.monotonic() < deadline:
+            with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            if row is not None and not row[0]:
+                return
+            time.sleep(0.2)
+        raise ClusterError("the cluster is still in recovery; see its server.log")
+
+    @property
+    def owner(self) -> str | None:
+        """The system user that runs the server: None means the current user."""
+        return self._owner()
+
+    @property
+    def superuser(self) -> str:
+        return self._superuser()
 
     def stop(self) -> None:
         if self.is_running():
@@ -220,12 +257,15 @@ class Cluster:
         prepare_database(self.admin_url(DB_NAME))
 
 
+EXTENSIONS = ("postgis", "pgrouting", "pgcrypto", "unaccent")
+
+
 def prepare_database(admin_url: str) -> None:
     """Create the extensions gridgeo needs (they need a superuser or trusted role)."""
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        for ext in ("postgis", "pgrouting", "pgcrypto", "unaccent"):
+        for ext in EXTENSIONS:
             conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
 
 
@@ -243,11 +283,18 @@ def database_url(settings: Settings) -> str:
     return cluster.url
 
 
+def direct_url(settings: Settings) -> str:
+    """The URL maintenance connections use: never through a pooler (their session-level
+    ``gridgeo.maintenance`` would reach other clients' transactions there)."""
+    return settings.database_direct_url or database_url(settings)
+
+
 def admin_url(settings: Settings, dbname: str) -> str:
     """A connection that may create databases and extensions: the private cluster's
-    superuser, or the configured URL's own role pointed at ``dbname``."""
+    superuser, or the configured URL's own role (directly, not through a pooler) pointed
+    at ``dbname``."""
     import psycopg
 
-    if settings.database_url:
-        return psycopg.conninfo.make_conninfo(settings.database_url, dbname=dbname)
+    if settings.database_direct_url or settings.database_url:
+        return psycopg.conninfo.make_conninfo(direct_url(settings), dbname=dbname)
     return cluster_from(settings).admin_url(dbname)

@@ -80,6 +80,9 @@ def apply_migrations(conn: psycopg.Connection, migrations: Iterable[Migration],
                      progress: Callable[[str], None] = lambda _msg: None) -> list[MigrationRef]:
     """Apply what is not applied yet; returns what was applied."""
     ordered = order_migrations(migrations)
+    # A migration is maintenance whoever opened the connection: data changes must reach
+    # rows that row-level security hides from a connection naming no caller (core/009).
+    conn.execute("SELECT set_config('gridgeo.maintenance', 'on', false)")
     conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
     try:
         conn.execute(_BOOKKEEPING)

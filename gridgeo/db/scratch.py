@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from gridgeo.db.cluster import admin_url, database_url, prepare_database
+from gridgeo.db.cluster import admin_url, direct_url, prepare_database
 from gridgeo.settings import Settings
 
 
@@ -21,7 +21,7 @@ def create_database(settings: Settings, name: str, *, migrate: bool = True,
     """Database ``name`` on the cluster ``settings`` name, made afresh (or kept when it
     exists and not ``replace``), migrated and given the plugins' reference rows unless
     told otherwise; returns the URL the app's role connects to it with."""
-    base = database_url(settings)
+    base = direct_url(settings)  # a pooler in front has no entry for a new database
     owner = str(psycopg.conninfo.conninfo_to_dict(base)["user"])
     if replace:
         drop_database(settings, name)

@@ -125,7 +125,7 @@ def read_page(conn: psycopg.Connection, query: FeatureQuery, info: CollectionInf
 def items_response(info: CollectionInfo, args: Mapping[str, str], base: str) -> Response:
     """GET /collections/{id}/items as GeoJSON."""
     query = build_query(args, info)
-    with database_errors(), connection() as conn:
+    with database_errors(), connection(read=True) as conn:
         query, matched, exact, rows = read_page(conn, query, info,
                                                 args.get("resulttype") == "hits")
     head: dict[str, Any] = {"type": "FeatureCollection"}
@@ -195,7 +195,7 @@ def item_response(info: CollectionInfo, item_id: str, args: Mapping[str, str],
                   base: str) -> Response:
     """GET /collections/{id}/items/{itemId} as GeoJSON."""
     _check_item_args(args)
-    with database_errors(), connection() as conn:
+    with database_errors(), connection(read=True) as conn:
         found = read_item(conn, info, item_id, args)
     if found is None:
         raise NotFound(f"No item with id {item_id} in collection {info.id}.")

@@ -24,6 +24,7 @@ from pygeoapi.util import JobStatus
 from gridgeo.errors import DatabaseUnavailable
 from gridgeo.identity import Identity, current_identity
 from gridgeo.jobs import reset_reporter, set_reporter, store
+from gridgeo.ops.requests import request_id
 from gridgeo.process_writes import note_refusal, store_refusal, without_storing
 
 LOGGER = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class JobManager(BaseManager):
         identity = current_identity()
         store.insert_job(job_metadata["identifier"], job_metadata["process_id"],
                          job_metadata["status"], job_metadata.get("message", ""),
-                         identity_record(identity))
+                         identity_record(identity), request_id=request_id())
         return str(job_metadata["identifier"])
 
     def update_job(self, job_id: str, update_dict: dict[str, Any]) -> bool:

@@ -31,14 +31,14 @@ def job_document(row: dict[str, Any]) -> dict[str, Any]:
 
 def insert_job(job_id: str, process_id: str, status: str, message: str,
                identity: dict[str, Any], inputs: Any = None, requested_outputs: Any = None,
-               requested_response: str | None = None) -> None:
+               requested_response: str | None = None, request_id: str | None = None) -> None:
     with connection() as conn:
         conn.execute(
             "INSERT INTO gridgeo.jobs (job_id, process_id, status, message, progress, identity,"
-            " inputs, requested_outputs, requested_response)"
-            " VALUES (%s, %s, %s, %s, 0, %s, %s, %s, %s)",
+            " inputs, requested_outputs, requested_response, request_id)"
+            " VALUES (%s, %s, %s, %s, 0, %s, %s, %s, %s, %s)",
             (job_id, process_id, status, message, Jsonb(identity), Jsonb(inputs),
-             Jsonb(requested_outputs), requested_response))
+             Jsonb(requested_outputs), requested_response, request_id))
 
 
 

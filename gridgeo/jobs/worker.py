@@ -13,6 +13,7 @@ from pygeoapi.plugin import load_plugin
 from gridgeo.errors import DatabaseUnavailable
 from gridgeo.identity import reset_identity, set_identity
 from gridgeo.jobs import store
+from gridgeo.jobs.heartbeat import start_heartbeat
 from gridgeo.jobs.manager import identity_from_record, run_processor
 
 LOGGER = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ def run_job(job: dict[str, Any], processors: dict[str, dict[str, Any]]) -> None:
     try:
         processor = load_plugin("process", definition)
         processor.set_job_id(job_id)
-        LOGGER.info("running job %s (%s)", job_id, job["process_id"])
+        LOGGER.info("running job %s (%s) queued by request %s", job_id, job["process_id"],
+                    job.get("request_id") or "-")
         run_processor(processor, job_id, job.get("inputs") or {}, job.get("requested_outputs"))
     finally:
         reset_identity(token)
@@ -65,16 +67,21 @@ def run_worker(config: dict[str, Any], database_url: str, stop: threading.Event,
     end: the worker reconnects with backoff and runs the jobs queued meanwhile.
     """
     processors = processor_definitions(config)
+    heartbeat = start_heartbeat(database_url, stop)  # /readyz: this worker is alive
     backoff = Backoff()
-    while not stop.is_set():
-        try:
-            _serve_jobs(processors, database_url, stop, poll_seconds, backoff)
-            return
-        except (psycopg.OperationalError, DatabaseUnavailable) as exc:
-            delay = backoff.next_delay()
-            LOGGER.warning("database connection lost (%s); reconnecting in %.1f s",
-                           str(exc).strip() or type(exc).__name__, delay)
-            stop.wait(delay)
+    try:
+        while not stop.is_set():
+            try:
+                _serve_jobs(processors, database_url, stop, poll_seconds, backoff)
+                return
+            except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+                delay = backoff.next_delay()
+                LOGGER.warning("database connection lost (%s); reconnecting in %.1f s",
+                               str(exc).strip() or type(exc).__name__, delay)
+                stop.wait(delay)
+    finally:
+        stop.set()
+        heartbeat.join(timeout=10)
 
 
 class Backoff:

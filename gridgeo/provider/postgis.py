@@ -121,7 +121,7 @@ class PostGISProvider(BaseProvider):
         fq.datetime = datetime_
         fq.equals, fq.sort = self._checked(properties or [], sortby or [])
         fq.limit, fq.offset = int(limit), int(offset)
-        with database_errors(), connection() as conn:
+        with database_errors(), connection(read=True) as conn:
             if fq.bbox and self.table in protected_relations(conn):
                 read_within(conn, *fq.bbox_area())
             matched = conn.execute(*fq.count(), prepare=fq.prepare).fetchone()[0]  # type: ignore[index]
@@ -172,7 +172,7 @@ class PostGISProvider(BaseProvider):
         fq = self._feature_query(crs_transform_spec)
         row = None
         if well_formed(str(identifier), fq.id_type):
-            with database_errors(), connection() as conn:
+            with database_errors(), connection(read=True) as conn:
                 row = conn.execute(*fq.single(str(identifier))).fetchone()
         if row is None:
             raise ProviderItemNotFoundError(

@@ -79,7 +79,10 @@ def unexpected_error(exc: Exception) -> Response:
         return RequestError(f"the request body is larger than the limit of "
                             f"{get_settings().max_body_bytes:,} bytes.", 413,
                             "PayloadTooLarge").response()
-    error_id = uuid.uuid4().hex[:12]
+    from gridgeo.ops.requests import request_id
+
+    # The request id: the same one is in the access log and the X-Request-ID header.
+    error_id = request_id() or uuid.uuid4().hex[:12]
     LOGGER.exception("unexpected error %s", error_id)
     body = {"type": "ServerError", "code": "ServerError", "title": "Internal Server Error",
             "status": 500, "description": "the server failed to answer this request; "

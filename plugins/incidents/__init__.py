@@ -12,7 +12,7 @@ import psycopg
 from flask import Blueprint
 
 from gridgeo import hookimpl
-from gridgeo.contributions import IncidentCategory, ProcessContribution, ScheduledTask
+from gridgeo.contributions import Gauge, IncidentCategory, ProcessContribution, ScheduledTask
 
 
 @hookimpl
@@ -99,3 +99,9 @@ def gridgeo_scheduled_tasks() -> list[ScheduledTask]:
 
     return [ScheduledTask("incident-escalation", get_settings().escalation_sweep_seconds,
                           escalation_sweep)]
+
+
+@hookimpl
+def gridgeo_gauges() -> list[Gauge]:
+    return [Gauge("gridgeo_incidents_overdue", "Open incidents past their deadline",
+                  "SELECT count(*) FROM gridgeo.incidents_view WHERE overdue")]

@@ -245,7 +245,7 @@ class IncidentReport(BaseProcessor):
         area = data.get("area") or None
         if area is not None and not isinstance(area, str):
             raise ProcessorExecuteError(user_msg="area must be a grid code (text).")
-        with connection() as conn:
+        with connection(read=True) as conn:
             start, end = parse_period(data, datetime.now(local_zone(conn)).date())
             report = period_report(conn, start, end, area)
         if fmt == "csv":

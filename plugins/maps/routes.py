@@ -77,7 +77,7 @@ def tile_response(layer: TileLayer, z: int, y: int, x: int) -> Response:
     if not tile_in_range(z, x, y):
         raise NotFound(f"no tile {z}/{y}/{x} in {TMS_ID}: zoom 0-{MAX_ZOOM}, row and column "
                        f"0 to 2^zoom - 1.")
-    with connection() as conn:
+    with connection(read=True) as conn:
         body = render_tile(conn, layer, z, x, y)
     tag = etag(body)
     headers = {"ETag": f'"{tag}"', "Cache-Control": f"public, max-age={layer.max_age}"}

@@ -1,0 +1,2 @@
+"""Running gridgeo in production: request ids and logs, health, metrics, deployment files,
+backups."""
