@@ -44,7 +44,8 @@ def _service_python() -> Path:
     """A Python of this version that a service user may run (this test's own may live in
     root's home, e.g. under pyenv)."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (Path(getattr(sys, "_base_executable", sys.executable)), Path("/usr/bin") / version):
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    for candidate in (base, Path("/usr/bin") / version):
         if candidate.exists() and _world_usable(candidate):
             return candidate
     raise AssertionError(f"no {version} usable by other users (install Debian's python3)")
