@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     from gridgeo.importer.prepare import PreparedLayer
     from gridgeo.importer.problems import LayerProblem
+    from gridgeo.settings import Settings
+    from gridgeo.storage import AttachmentStore
 
 hookspec = pluggy.HookspecMarker("gridgeo")
 
@@ -126,6 +128,18 @@ def gridgeo_processes() -> list[ProcessContribution]:
 
 
 @hookspec
+def gridgeo_item_links(conn: psycopg.Connection, collection_id: str, item_id: str,
+                       server_url: str) -> list[dict[str, Any]]:
+    """Return extra links for one item's GeoJSON document (e.g. its attachments as
+    ``rel=enclosure`` links with type, title and length).
+
+    Called for every single-item answer of gridgeo's collections, inside the transaction
+    that read the item as the caller (row-level security applies), after the item was
+    found; every plugin's links are appended after self, alternate and collection.
+    """
+
+
+@hookspec
 def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, Any]]:
     """Return OpenAPI 3.0 path items for the routes this plugin's blueprints answer
     (e.g. ``/collections/grids/tiles``), keyed by path.
@@ -184,4 +198,19 @@ def gridgeo_gauges() -> list[Gauge]:
     Called on every scrape of /metrics, in the web worker that answers it; each
     ``Gauge.sql`` runs in one read transaction that sees every row. Keep the queries
     cheap: Prometheus scrapes every 15-60 s.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Storage: called on first use of attachment files
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_attachment_store(settings: Settings) -> AttachmentStore | None:
+    """Return a store for attachment blobs (shared disk, S3-compatible), or None.
+
+    Called once per server process, on the first upload or download. With no plugin
+    offering one, blobs are files under ``GRIDGEO_HOME/data/attachments``; two plugins
+    offering one is an error. See ``gridgeo.storage.AttachmentStore`` for the methods.
     """

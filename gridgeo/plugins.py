@@ -23,6 +23,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gridgeo_plugins.scans",
     "gridgeo_plugins.overlap",
     "gridgeo_plugins.topology",
+    "gridgeo_plugins.attachments",
 )
 
 

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         30 * 1024 * 1024, description="largest file upload (attachments); the reverse proxy "
         "(gridgeo deploy nginx) lets bodies up to this size through")
+    attachments_dir: Path | None = Field(
+        None, description="where attachments are stored; defaults to home/data/attachments")
     max_offset: int = Field(1_000_000, description="largest offset an items request may ask")
     idempotency_ttl_s: int = Field(
         86_400, gt=0, description="how long an Idempotency-Key and its answer are kept")
@@ -79,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return self.home / "data"
+
+    @property
+    def attachments(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
 
     @property
     def dem(self) -> Path:

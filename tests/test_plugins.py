@@ -41,7 +41,7 @@ def test_builtin_plugins_contribute_every_collection() -> None:
 def test_builtin_migrations_cover_core_and_every_collection() -> None:
     pm = build_plugin_manager(load_entry_points=False)
     namespaces = {m.namespace for batch in pm.hook.gridgeo_migrations() for m in batch}
-    assert namespaces == {"core", "jobs"}
+    assert namespaces == {"core", "jobs", "attachments"}
     personal = {c.id: set(c.personal_fields) for b in pm.hook.gridgeo_collections() for c in b}
     assert personal["incidents"] == {"reporter_name", "reporter_phone", "reporter_id_number"}
 

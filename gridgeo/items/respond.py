@@ -175,13 +175,27 @@ def _check_item_args(args: Mapping[str, str]) -> None:
                            "single item; only crs and f apply.")
 
 
+def plugin_item_links(conn: psycopg.Connection, info: CollectionInfo, item_id: str,
+                      base: str) -> list[dict[str, Any]]:
+    """Plugins' links of one item (attachments), read in the transaction that read it."""
+    from gridgeo.plugins import get_plugin_manager
+
+    server_url = base.split("/collections/", 1)[0]
+    return [link for batch in get_plugin_manager().hook.gridgeo_item_links(
+        conn=conn, collection_id=info.id, item_id=item_id, server_url=server_url)
+        for link in batch]
+
+
 def item_document(info: CollectionInfo, item_id: str, args: Mapping[str, str], base: str,
-                  feature: str, version: str | None) -> Response:
+                  feature: str, version: str | None,
+                  extra_links: list[dict[str, Any]] | None = None) -> Response:
     """One item's GeoJSON response; ``version`` (its row version) becomes the ETag."""
-    links = [{"rel": "self", "type": GEOJSON, "href": _href(f"{base}/{item_id}", args)},
+    links: list[dict[str, Any]] = [
+             {"rel": "self", "type": GEOJSON, "href": _href(f"{base}/{item_id}", args)},
              {"rel": "alternate", "type": "text/html",
               "href": _href(f"{base}/{item_id}", args, f="html")},
-             {"rel": "collection", "type": "application/json", "href": base.rsplit("/", 1)[0]}]
+             {"rel": "collection", "type": "application/json", "href": base.rsplit("/", 1)[0]},
+             *(extra_links or [])]
     body = feature.encode()[:-1] + b',"links":' + orjson.dumps(links) + b"}"
     response = Response(body, mimetype=GEOJSON)
     if version is not None:
@@ -197,9 +211,10 @@ def item_response(info: CollectionInfo, item_id: str, args: Mapping[str, str],
     _check_item_args(args)
     with database_errors(), connection(read=True) as conn:
         found = read_item(conn, info, item_id, args)
+        extra = plugin_item_links(conn, info, item_id, base) if found else []
     if found is None:
         raise NotFound(f"No item with id {item_id} in collection {info.id}.")
-    return item_document(info, item_id, args, base, *found)
+    return item_document(info, item_id, args, base, *found, extra)
 
 
 def written_item_response(conn: psycopg.Connection, info: CollectionInfo, item_id: str,
@@ -212,4 +227,5 @@ def written_item_response(conn: psycopg.Connection, info: CollectionInfo, item_i
         response = Response(status=200)
         response.headers["ETag"] = tag
         return response
-    return item_document(info, item_id, {}, base, *found)
+    return item_document(info, item_id, {}, base, *found,
+                         plugin_item_links(conn, info, item_id, base))

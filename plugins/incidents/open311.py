@@ -73,6 +73,32 @@ def _coordinate(form: dict[str, Any], name: str, limit: float) -> float | None:
     return value
 
 
+def _media_url(form: dict[str, Any]) -> str | None:
+    url = _text(form, "media_url", 2000)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise RequestError(f"media_url must be an http(s) link to the photo; got {url!r}.")
+    return url
+
+
+def _media() -> Any:
+    """Open311's multipart ``media`` file, checked by the attachments plugin before the
+    incident is written (None when the request has none)."""
+    if request.mimetype != "multipart/form-data":
+        return None
+    from gridgeo_plugins.attachments.media import prepare
+    from gridgeo_plugins.attachments.upload import file_field
+
+    data = file_field("media")
+    return prepare(data) if data is not None else None
+
+
+def _attach_media(conn: Any, placed: Any, incident_id: int, media: Any) -> None:
+    from gridgeo_plugins.attachments.records import ATTACHABLE
+    from gridgeo_plugins.attachments.routes import attach
+
+    attach(conn, placed, ATTACHABLE["incidents"], incident_id, media, "media", "before")
+
+
 def _location(form: dict[str, Any]) -> tuple[float | None, float | None, str | None]:
     lat, lon = _coordinate(form, "lat", 90), _coordinate(form, "long", 180)
     address_id = _text(form, "address_id", 40)
@@ -89,6 +115,7 @@ def _location(form: dict[str, Any]) -> tuple[float | None, float | None, str | N
 def create_request() -> Response:
     """A hotline call becomes an incident in state reported; answers its case number."""
     require_writer("creating a service request")
+    media = _media()  # the photo is checked before anything is written
     form = _form()
     service_code = _text(form, "service_code", 64)
     if service_code is None:
@@ -96,7 +123,10 @@ def create_request() -> Response:
     description = _text(form, "description", MAX_TEXT)
     lat, lon, address_code = _location(form)
     name = "".join(filter(None, (_text(form, "last_name", 50), _text(form, "first_name", 50))))
-    with write_transaction() as conn:
+    from gridgeo_plugins.attachments.unit import placements
+
+    # The incident and its photo are one unit of work: both are kept, or neither.
+    with placements() as placed, write_transaction() as conn:
         category = conn.execute("SELECT name_zh FROM gridgeo.incident_categories WHERE code = %s",
                                 (service_code,)).fetchone()
         if category is None:
@@ -110,19 +140,21 @@ def create_request() -> Response:
                 raise RequestError(f"address_id {address_code!r} is not a standard address code.")
         row = conn.execute(
             "INSERT INTO gridgeo.incidents (category_code, title, description, source,"
-            " address_text, address_id, reporter_name, reporter_phone, geom)"
+            " address_text, address_id, reporter_name, reporter_phone, media_url, geom)"
             " VALUES (%(code)s, %(title)s, %(description)s, 'hotline', %(address_text)s,"
-            " %(address_id)s, %(name)s, %(phone)s,"
+            " %(address_id)s, %(name)s, %(phone)s, %(media_url)s,"
             " coalesce(%(geom)s::geometry, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490)))"
-            " RETURNING case_no",
+            " RETURNING case_no, id",
             {"code": service_code, "title": (description or category[0])[:60],
              "description": description,
              "address_text": _text(form, "address_string", 300) or (address[1] if address
                                                                        else None),
              "address_id": address[0] if address else None, "name": name or None,
              "phone": _text(form, "phone", 40), "geom": address[2] if address else None,
-             "lon": lon, "lat": lat}).fetchone()
-    assert row is not None
+             "media_url": _media_url(form), "lon": lon, "lat": lat}).fetchone()
+        assert row is not None
+        if media is not None:
+            _attach_media(conn, placed, row[1], media)
     return _json([{"service_request_id": row[0],
                    "service_notice": "已受理登记，可凭编号查询处理进度。",
                    "account_id": None}], 201)
@@ -133,10 +165,12 @@ def get_request(case_no: str) -> Response:
     """One service request in GeoReport v2 form: no reporter data, ever."""
     with connection() as conn:
         row = conn.execute(
-            "SELECT case_no, state, state_note, category_name, category_code, description,"
-            " agency_responsible, reported_at, updated_at, deadline_at, address_text,"
-            " address_id, ST_Y(geom), ST_X(geom)"
-            " FROM gridgeo.incidents_view WHERE case_no = %s", (case_no,)).fetchone()
+            "SELECT v.case_no, v.state, v.state_note, v.category_name, v.category_code,"
+            " v.description, v.agency_responsible, v.reported_at, v.updated_at, v.deadline_at,"
+            " v.address_text,"
+            " v.address_id, ST_Y(v.geom), ST_X(v.geom), i.media_url"
+            " FROM gridgeo.incidents_view v JOIN gridgeo.incidents i USING (id)"
+            " WHERE v.case_no = %s", (case_no,)).fetchone()
     if row is None:
         raise NotFound(f"no service request {case_no}.")
     return _json([{
@@ -145,4 +179,4 @@ def get_request(case_no: str) -> Response:
         "description": row[5], "agency_responsible": row[6],
         "requested_datetime": row[7].isoformat(), "updated_datetime": row[8].isoformat(),
         "expected_datetime": row[9].isoformat() if row[9] else None, "address": row[10],
-        "address_id": row[11], "lat": row[12], "long": row[13], "media_url": None}])
+        "address_id": row[11], "lat": row[12], "long": row[13], "media_url": row[14]}])
