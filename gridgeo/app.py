@@ -39,6 +39,7 @@ from gridgeo.process_docs import (
     job_control,
     match_job_control,
 )
+from gridgeo.security.bodies import apply_body_limit
 from gridgeo.security.inputs import check_request_input
 from gridgeo.security.territory import allow_from_request, reset_allowed
 from gridgeo.security.web import (
@@ -77,6 +78,7 @@ def _normalise_lang() -> None:
 
 
 def _begin_request() -> Response | None:
+    apply_body_limit(request)  # before anything reads the body
     check_request_input(request)
     begin_request(request.headers.get(LSN_HEADER) or _lsn_cookie())
     identity = identify(dict(request.headers))

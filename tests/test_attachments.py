@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -207,6 +208,17 @@ def test_type_is_read_from_the_content_png_named_jpg_heic_and_pdf(
     assert_nothing_left_behind(store, demo_db_url)
 
 
+def test_a_phone_photo_above_the_json_body_limit_is_taken(
+        base_url: str, case: Case, store: Path) -> None:
+    noise = random.Random(7).randbytes(1500 * 1100 * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1500, 1100), noise).save(out, "JPEG", quality=100, subsampling=0)
+    assert len(out.getvalue()) > 5 * 1024 * 1024  # over GRIDGEO_MAX_BODY_BYTES
+    response = upload(case.url(base_url), out.getvalue(), name="IMG_2041.JPG")
+    assert response.status_code == 201, response.text
+    assert response.json()["length"] == len(out.getvalue())
+
+
 # ------------------------------------------------------------------ refusals
 
 
@@ -224,6 +236,7 @@ def test_refusals_say_what_to_fix_and_store_nothing(
         (upload(url, whole, stage="later"), 400, "before (处置前) or after"),
         (requests.post(url, data=b"x" * (LIMIT + 1024), timeout=60,
                        headers={**EDITOR, "Content-Type": "image/jpeg"}), 413, "31,457,280"),
+        (upload(url, b"\xff\xd8\xff" + b"x" * LIMIT), 413, "(30 MiB)"),
         (upload(url, whole, headers={}), 401, "credentials"),
         (upload(url, whole, headers=VIEWER), 403, "may not write"),
         (upload(f"{base_url}/collections/incidents/items/99999999/attachments", whole),

@@ -74,11 +74,11 @@ def unexpected_error(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         if exc.code != 413:
             return exc  # type: ignore[return-value]  # redirects, 404s, 405s as werkzeug makes them
-        from gridgeo.settings import get_settings
+        from flask import request
 
-        return RequestError(f"the request body is larger than the limit of "
-                            f"{get_settings().max_body_bytes:,} bytes.", 413,
-                            "PayloadTooLarge").response()
+        from gridgeo.security.bodies import too_large
+
+        return too_large(request).response()
     from gridgeo.ops.requests import request_id
 
     # The request id: the same one is in the access log and the X-Request-ID header.
