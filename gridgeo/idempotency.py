@@ -107,14 +107,26 @@ def request_key(req: Request) -> str | None:
 def request_hash(req: Request) -> bytes:
     """What makes two requests the same request: method, path, query and body.
 
-    A form body may have been parsed (and its stream read) before: its fields count then.
+    A form body may have been parsed (and its stream read) before: its fields and files
+    count then.
     """
     body = req.get_data()
     form = orjson.dumps(sorted(req.form.items(multi=True)))
     digest = hashlib.sha256()
-    for part in (req.method.encode(), req.path.encode(), req.query_string, body, form):
+    for part in (req.method.encode(), req.path.encode(), req.query_string, body, form,
+                 _files_digest(req)):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
+    return digest.digest()
+
+
+def _files_digest(req: Request) -> bytes:
+    """A multipart body's files (an uploaded photo): another file is another request."""
+    digest = hashlib.sha256()
+    for name, file in sorted(req.files.items(multi=True), key=lambda pair: pair[0]):
+        digest.update(name.encode() + b"\0" + (file.filename or "").encode() + b"\0")
+        digest.update(file.stream.read())
+        file.stream.seek(0)  # the route reads it again
     return digest.digest()
 
 

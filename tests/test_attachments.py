@@ -219,6 +219,19 @@ def test_a_phone_photo_above_the_json_body_limit_is_taken(
     assert response.json()["length"] == len(out.getvalue())
 
 
+def test_a_retried_upload_with_its_idempotency_key_gets_the_first_answer(
+        base_url: str, case: Case, store: Path, demo_db_url: str) -> None:
+    keyed = {**EDITOR, "Idempotency-Key": f"upload-{case.id}-1"}
+    first = upload(case.url(base_url), photo(size=(120, 90)), headers=keyed, stage="after")
+    assert first.status_code == 201, first.text
+    retry = upload(case.url(base_url), photo(size=(120, 90)), headers=keyed, stage="after")
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    other = upload(case.url(base_url), photo(size=(121, 90)), headers=keyed, stage="after")
+    assert other.status_code == 422, other.text
+    assert_nothing_left_behind(store, demo_db_url)
+
+
 # ------------------------------------------------------------------ refusals
 
 

@@ -25,6 +25,7 @@ from werkzeug.routing import Map, Rule
 
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError, trigger_refusal
+from gridgeo.idempotency import idempotent
 from gridgeo.identity import current_identity
 from gridgeo.security.access import may_see_personal, require_for
 from gridgeo.storage import get_store
@@ -175,7 +176,8 @@ ROUTES = Map([Rule(BASE, endpoint="upload", methods=["POST"]),
               Rule(f"{BASE}/<ref>", endpoint="download", methods=["GET"]),
               Rule(f"{BASE}/<ref>/thumbnail", endpoint="thumbnail", methods=["GET"])],
              strict_slashes=False)
-VIEWS: dict[str, Callable[..., Response]] = {"upload": upload, "listing": listing,
+# A phone retrying an upload whose answer it lost gets the first answer (Idempotency-Key).
+VIEWS: dict[str, Callable[..., Response]] = {"upload": idempotent(upload), "listing": listing,
                                             "download": download, "thumbnail": thumbnail}
 
 
