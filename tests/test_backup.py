@@ -75,14 +75,15 @@ def test_restore_gives_back_every_row_and_file(demo_db_url: str, empty_db: str,
     archive = tmp_path / "town.tar"
     made = _gridgeo("backup", str(archive), url=demo_db_url, home=home, dem=dem)
     assert made.returncode == 0, made.stderr
-    before = table_sums(demo_db_url)
+    # The suite's server beats on in job_workers; the archive's own check (below) covers it.
+    before = {t: v for t, v in table_sums(demo_db_url).items() if t != "job_workers"}
     assert before["incidents"][0] > 0 and before["audit_log"][0] > 0
 
     restored_home = tmp_path / "restored"
     done = _gridgeo("restore", str(archive), url=empty_db, home=restored_home)
     assert done.returncode == 0, done.stderr
     assert "every checksum matches" in done.stderr
-    assert table_sums(empty_db) == before
+    assert {t: v for t, v in table_sums(empty_db).items() if t != "job_workers"} == before
     assert _digest(restored_home / "data" / "dem.tif") == _digest(dem)
     assert _digest(restored_home / "data" / "attachments" / "2026" / "photo.jpg") == \
         _digest(attachment)

@@ -89,10 +89,16 @@ def backup(settings: Settings, database_url: str, effective_config: str,
     with tempfile.TemporaryDirectory(prefix="gridgeo-backup-") as tmp:
         staging = Path(tmp)
         with connect(database_url) as conn:
+            # The sums and the dump read one snapshot (exported to pg_dump), so a write in
+            # between (a worker's heartbeat, a request) cannot make them disagree.
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()
+            assert snapshot is not None
             tables = table_checksums(conn)
-            # The dump is taken after the sums: the server must be quiet (docs say so).
-        _run(["pg_dump", "--format=custom", "--schema=gridgeo", "--no-owner",
-              "--enable-row-security", f"--file={staging / DUMP}"], "pg_dump", database_url)
+            _run(["pg_dump", "--format=custom", "--schema=gridgeo", "--no-owner",
+                  "--enable-row-security", f"--snapshot={snapshot[0]}",
+                  f"--file={staging / DUMP}"], "pg_dump", database_url)
+            conn.commit()
         (staging / CONFIG).write_text(effective_config, encoding="utf-8")
         files = _files(settings)
         manifest = {
