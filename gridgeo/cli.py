@@ -240,6 +240,32 @@ def show_config() -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.group()
+def privacy() -> None:
+    """Personal data: retention (docs/security.md)."""
+
+
+@privacy.command("anonymise")
+@click.option("--older-than-days", type=click.IntRange(min=1), default=None,
+              help="days a case has been final (default: GRIDGEO_RETENTION_DAYS)")
+def privacy_anonymise(older_than_days: int | None) -> None:
+    """Anonymise the personal data of cases final for longer than the retention period:
+    reporter fields emptied, phone and ID numbers scrubbed from free text and notes."""
+    import json
+
+    from gridgeo.db.pool import connect
+
+    settings = get_settings()
+    days = older_than_days or settings.retention_days
+    with connect() as conn:
+        conn.execute("SELECT set_config('gridgeo.scrub_patterns', %s, true)",
+                     (json.dumps(settings.scrub_patterns),))
+        row = conn.execute("SELECT gridgeo.anonymise_final_cases(make_interval(days => %s))",
+                           (days,)).fetchone()
+        conn.commit()
+    _say(f"anonymised {row[0] if row else 0} case(s) final for more than {days} days")
+
+
 def _register_plugin_commands() -> None:
     from gridgeo.db.editors import editor_command
     from gridgeo.importer.command import import_command

@@ -60,8 +60,11 @@ def contributed_processes(pm: pluggy.PluginManager) -> list[ProcessContribution]
 
 
 def process_resource(contribution: ProcessContribution) -> dict[str, Any]:
-    return {"type": "process",
-            "processor": {"name": contribution.processor, **contribution.options}}
+    resource: dict[str, Any] = {"type": "process", "processor": {
+        "name": contribution.processor, **contribution.options}}
+    if contribution.access:
+        resource["access"] = {k: list(v) for k, v in contribution.access.items()}
+    return resource
 
 
 def render_config(settings: Settings, pm: pluggy.PluginManager,

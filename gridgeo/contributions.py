@@ -67,6 +67,8 @@ class ProcessContribution:
     id: str
     processor: str
     options: dict[str, Any] = field(default_factory=dict)
+    # Who may run it, e.g. {"execute": ["viewer", ...]}; everyone when left out.
+    access: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class IncidentCategory:
     default_colour: str = "yellow"
     # set for a police matter: minutes from dispatch to arrival on scene (the target is 15)
     police_response_minutes: int | None = None
+    # Read only by the roles that handle it (gridgeo.deployment sensitive_roles).
+    sensitive: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from gridgeo.errors import RequestError
-from gridgeo.settings import get_settings
+from gridgeo.settings import ApiKey, get_settings
 
 PERSONAL_DATA_ROLES = frozenset({"admin", "gis_editor"})
 ROLES = ("anonymous", "viewer", "grid_worker", "police", "gis_editor", "admin")
@@ -80,10 +80,24 @@ def identify(headers: Mapping[str, str]) -> Identity:
 
     if looks_like_jwt(presented):
         return _from_jwt(presented)
-    for key, role in get_settings().api_keys.items():
+    for key, holder in get_settings().api_keys.items():
         if hmac.compare_digest(presented.encode(), key.encode()):
-            return Identity(subject=f"api-key:{role}", roles=frozenset({role}))
+            return _from_api_key(holder)
     raise Unauthenticated("the API key is not known to this server.")
+
+
+def _from_api_key(holder: str | ApiKey) -> Identity:
+    """A key names its staff member (``staff:<no>``) or system (``system:<name>``); a bare
+    role key keeps the shared subject ``api-key:<role>`` it always had."""
+    if isinstance(holder, str):
+        return Identity(subject=f"api-key:{holder}", roles=frozenset({holder}))
+    if holder.staff_no:
+        subject = f"staff:{holder.staff_no}"
+    elif holder.system:
+        subject = f"system:{holder.system}"
+    else:
+        subject = f"api-key:{holder.role}"
+    return Identity(subject=subject, roles=frozenset({holder.role}), staff_no=holder.staff_no)
 
 
 def _from_jwt(token: str) -> Identity:

@@ -3,7 +3,11 @@
 The project is built from what the server itself publishes: its collection list (ids
 and titles) and each collection's QGIS style (the ``styles`` link, a QML document).
 Layers use QGIS's OGC API Features provider (``OAPIF``) with the server's URL, so the
-file works on any machine that reaches the server. Each collection names its group and
+file works on any machine that reaches the server. Layers that need a sign-in (not
+public, docs/security.md) are only listed to a caller with credentials: given an API key
+to read the list and a QGIS authentication configuration id (``--authcfg``, created in
+QGIS with the user's own key or login), they are included with that configuration;
+otherwise they are left out and the command says so. Each collection names its group and
 its place in the drawing order in its collection.yml (``qgis: {group, order}``): the
 town's are 事件 incidents, 现场对象 field objects, 路线 routes, 网格 grids, points over
 lines over areas. Styled layers no installed plugin places go under 其他 at the bottom.
@@ -12,16 +16,19 @@ lines over areas. Styled layers no installed plugin places go under 其他 at th
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 OTHER_GROUP = "其他"
+_AUTHCFG = re.compile(r"^[A-Za-z0-9]{7}$")
 QML_TYPE = "application/vnd.qgis.qml+xml"
 GEOMETRY = {"0": "Point", "1": "Line", "2": "Polygon"}
 _DEGREE = 'ANGLEUNIT["degree",0.0174532925199433]'
@@ -42,6 +49,7 @@ class ServedLayer:
     id: str
     title: str
     qml: ET.Element | None  # the collection's QGIS style, if it has one
+    authcfg: str | None = None  # the QGIS authentication configuration a sign-in needs
 
     @property
     def geometry(self) -> str:
@@ -49,23 +57,39 @@ class ServedLayer:
         return GEOMETRY.get(code or "", "Unknown geometry")
 
 
-def fetch(url: str, accept: str = "application/json") -> bytes:
-    request = urllib.request.Request(url, headers={"Accept": accept, "Accept-Language": "zh"})
+def fetch(url: str, accept: str = "application/json", api_key: str | None = None) -> bytes:
+    headers = {"Accept": accept, "Accept-Language": "zh"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.read()  # type: ignore[no-any-return]
 
 
-def served_layers(server_url: str) -> list[ServedLayer]:
-    """Every collection of the server, with its title and QML style."""
-    body = json.loads(fetch(f"{server_url}/collections?f=json&lang=zh"))
-    layers = []
-    for collection in body["collections"]:
+def _collection_ids(server_url: str, api_key: str | None = None) -> list[dict[str, Any]]:
+    body = json.loads(fetch(f"{server_url}/collections?f=json&lang=zh", api_key=api_key))
+    return body["collections"]  # type: ignore[no-any-return]
+
+
+def served_layers(server_url: str, api_key: str | None = None,
+                  authcfg: str | None = None) -> tuple[list[ServedLayer], list[str]]:
+    """The server's collections with title and QML style, and the ids left out: those
+    only a signed-in caller sees, when no QGIS authentication configuration is named."""
+    public = {c["id"] for c in _collection_ids(server_url)}
+    collections = _collection_ids(server_url, api_key) if api_key else \
+        _collection_ids(server_url)
+    layers, left_out = [], []
+    for collection in collections:
+        needs_sign_in = collection["id"] not in public
+        if needs_sign_in and not authcfg:
+            left_out.append(collection["id"])
+            continue
         qml_links = [link["href"] for link in collection.get("links", [])
                      if link.get("type") == QML_TYPE]
         qml = ET.fromstring(fetch(qml_links[0], QML_TYPE)) if qml_links else None
         layers.append(ServedLayer(collection["id"], collection.get("title", collection["id"]),
-                                  qml))
-    return layers
+                                  qml, authcfg if needs_sign_in else None))
+    return layers, left_out
 
 
 @dataclass(frozen=True)
@@ -111,8 +135,9 @@ def spatialrefsys(parent: ET.Element, authid: str, wkt: str, description: str) -
         ET.SubElement(srs, tag).text = text
 
 
-def oapif_source(server_url: str, collection_id: str) -> str:
-    return (f"pagingEnabled='true' preferCoordinatesForWfsT11='false' "
+def oapif_source(server_url: str, collection_id: str, authcfg: str | None = None) -> str:
+    auth = f"authcfg='{authcfg}' " if authcfg else ""
+    return (f"{auth}pagingEnabled='true' preferCoordinatesForWfsT11='false' "
             f"restrictToRequestBBOX='1' typename='{collection_id}' url='{server_url}'")
 
 
@@ -120,7 +145,8 @@ def map_layer(parent: ET.Element, layer: ServedLayer, layer_id: str, server_url:
     element = ET.SubElement(parent, "maplayer", type="vector", geometry=layer.geometry,
                             labelsEnabled="0", autoRefreshEnabled="0", refreshOnNotifyEnabled="0")
     ET.SubElement(element, "id").text = layer_id
-    ET.SubElement(element, "datasource").text = oapif_source(server_url, layer.id)
+    ET.SubElement(element, "datasource").text = oapif_source(server_url, layer.id,
+                                                             layer.authcfg)
     ET.SubElement(element, "layername").text = layer.title
     spatialrefsys(ET.SubElement(element, "srs"), "EPSG:4326", CRS_4326, "WGS 84")
     ET.SubElement(element, "provider", encoding="UTF-8").text = "OAPIF"
@@ -153,7 +179,8 @@ def build_project(server_url: str, layers: list[ServedLayer],
         for layer in members:
             layer_id = f"{layer.id}_{uuid.uuid5(uuid.NAMESPACE_URL, server_url + layer.id).hex}"
             ET.SubElement(group, "layer-tree-layer", id=layer_id, name=layer.title,
-                          providerKey="OAPIF", source=oapif_source(server_url, layer.id),
+                          providerKey="OAPIF",
+                          source=oapif_source(server_url, layer.id, layer.authcfg),
                           checked="Qt::Checked", expanded="1")
             map_layer(project_layers, layer, layer_id, server_url)
             ET.SubElement(order, "layer", id=layer_id)
@@ -161,10 +188,12 @@ def build_project(server_url: str, layers: list[ServedLayer],
     return ET.ElementTree(root)
 
 
-def write_project(server_url: str, path: Path) -> Path:
-    """Write ``path`` (.qgs as XML, .qgz as QGIS's zipped form) for the server's layers."""
-    document = build_project(server_url, served_layers(server_url.rstrip("/")),
-                             declared_placements())
+def write_project(server_url: str, path: Path, api_key: str | None = None,
+                  authcfg: str | None = None) -> list[str]:
+    """Write ``path`` (.qgs as XML, .qgz as QGIS's zipped form) for the server's layers;
+    answers the ids of the layers left out because they need a sign-in."""
+    layers, left_out = served_layers(server_url.rstrip("/"), api_key, authcfg)
+    document = build_project(server_url, layers, declared_placements())
     root = document.getroot()
     assert root is not None
     xml = (b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
@@ -174,23 +203,41 @@ def write_project(server_url: str, path: Path) -> Path:
             archive.writestr(f"{path.stem}.qgs", xml)
     else:
         path.write_bytes(xml)
-    return path
+    return left_out
 
 
 @click.command("qgis-project")
 @click.option("--url", "server_url", default=None,
               help="Server URL the layers load from (default: GRIDGEO_PUBLIC_URL or host:port).")
+@click.option("--api-key", envvar="GRIDGEO_QGIS_API_KEY", default=None,
+              help="Key to list the layers that need a sign-in (never written to the project).")
+@click.option("--authcfg", default=None,
+              help="Id of the QGIS authentication configuration those layers use.")
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path),
                 default=Path("gridgeo.qgz"))
-def qgis_project_command(server_url: str | None, output: Path) -> None:
-    """Write a QGIS project (.qgz or .qgs) with every layer of a running server, styled."""
+def qgis_project_command(server_url: str | None, api_key: str | None, authcfg: str | None,
+                         output: Path) -> None:
+    """Write a QGIS project (.qgz or .qgs) with every layer of a running server, styled.
+
+    Layers that need a sign-in are included only with --api-key and --authcfg."""
     from gridgeo.settings import get_settings
 
     if output.suffix not in (".qgz", ".qgs"):
         raise click.BadParameter("the project file ends in .qgz or .qgs", param_hint="OUTPUT")
+    if authcfg is not None and not _AUTHCFG.match(authcfg):
+        raise click.BadParameter("a QGIS authentication configuration id is 7 letters or "
+                                 "digits (QGIS shows it in Options > Authentication)",
+                                 param_hint="--authcfg")
     url = server_url or get_settings().server_url
     try:
-        write_project(url, output)
+        left_out = write_project(url, output, api_key, authcfg)
     except OSError as exc:
         raise click.ClickException(f"could not read the collections of {url}: {exc}") from exc
     click.echo(f"gridgeo: wrote {output} (layers from {url})", err=True)
+    if left_out:
+        click.echo(f"gridgeo: left out {len(left_out)} layer(s) that need a sign-in: "
+                   f"{', '.join(left_out)}; add --authcfg ID (a QGIS authentication "
+                   "configuration holding your key) to include them", err=True)
+    elif not api_key:
+        click.echo("gridgeo: anonymous project: only public layers; layers that need a "
+                   "sign-in are listed with --api-key KEY --authcfg ID", err=True)

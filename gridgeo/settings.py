@@ -5,12 +5,23 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridgeo.resources import SOURCE_ROOT, default_config_file, default_home
 
 PROJECT_ROOT = SOURCE_ROOT
+
+
+class ApiKey(BaseModel):
+    """Who an API key speaks for: a role and a staff member (staff_no) or a named system
+    such as the 12345 hotline; ``"key": "role"`` is the short form with neither."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt staff_no fails at start-up
+
+    role: str
+    staff_no: str | None = None
+    system: str | None = None
 
 
 class Settings(BaseSettings):
@@ -43,8 +54,9 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="URL clients reach; defaults to host:port")
     config_file: Path = Field(default_factory=default_config_file)
     dem_path: Path | None = Field(None, description="DEM GeoTIFF; defaults to home/data/dem.tif")
-    api_keys: dict[str, str] = Field(
-        default_factory=dict, description='API keys for machine clients: {"<key>": "<role>"}')
+    api_keys: dict[str, str | ApiKey] = Field(
+        default_factory=dict, description='API keys: {"<key>": "<role>"} or {"<key>": {"role": '
+        '"grid_worker", "staff_no": "..."}} or {"<key>": {"role": ..., "system": "12345"}}')
     pool_max_size: int = 8
     pool_timeout_s: float = Field(
         3.0, gt=0, description="how long a request waits for a database connection before "
@@ -73,6 +85,25 @@ class Settings(BaseSettings):
     disabled_plugins: list[str] = Field(
         default_factory=list, description='plugins not to load, by module or entry-point name: '
         '["gridgeo_plugins.qr"]')
+    scrub_patterns: list[str] = Field(
+        default_factory=list, description="more regular expressions (PostgreSQL syntax) removed "
+        "from free text for roles without personal-data rights, besides phones and ID numbers")
+    retention_days: int = Field(
+        730, ge=1, description="days after a case is final before its personal data is "
+        "anonymised (`gridgeo privacy anonymise`)")
+
+    @field_validator("scrub_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        import re
+
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"scrub pattern {pattern!r} is not a regular expression: "
+                                 f"{exc}") from None
+        return patterns
 
     @property
     def jwt_enabled(self) -> bool:

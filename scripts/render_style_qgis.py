@@ -14,6 +14,8 @@ stdin and writes one JSON answer on stdout.
     {"project": path of a .qgs/.qgz}
       -> {"project": {"layers": [{"name", "valid", "provider", "source", "features",
                                   "renderer", "group"}]}}
+    {"authorization": "Bearer <key>", ...}: sent with every request QGIS makes, for the
+      layers that need a sign-in (a test stand-in for a QGIS authentication configuration)
 
 Each layer is loaded through QGIS's OGC API Features provider (``OAPIF``), the way GIS
 staff add it, and drawn with its QML without labels (labels could sit on a sampled pixel).
@@ -37,6 +39,7 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
+    QgsNetworkAccessManager,
     QgsPointXY,
     QgsProject,
     QgsRectangle,
@@ -118,6 +121,10 @@ def main() -> int:
     QgsApplication.setPrefixPath("/usr", True)
     app = QgsApplication([], False)
     app.initQgis()
+    authorization = request.get("authorization")
+    if authorization:
+        QgsNetworkAccessManager.setRequestPreprocessor(
+            lambda sent: sent.setRawHeader(b"Authorization", authorization.encode()))
     answer: dict[str, Any] = {}
     if "render" in request:
         answer["render"] = [render(job) for job in request["render"]]

@@ -170,7 +170,9 @@ def test_create_fills_in_case_number_places_and_worker(base_url: str) -> None:
     anonymous = requests.get(f"{base_url}/collections/incidents/items/{created['id']}",
                              headers={"Accept": "application/geo+json"}, timeout=30).json()
     assert "reporter_name" not in anonymous["properties"]
-    assert anonymous["properties"]["grid_worker_name"] == WORKER_NAME
+    # the public view names no actor and no door (docs/security.md)
+    assert anonymous["properties"]["grid_worker_name"] is None
+    assert anonymous["properties"]["address_text"] is None
 
 
 def test_a_new_incident_starts_reported(base_url: str,
@@ -220,8 +222,8 @@ def test_the_whole_loop_with_returned_and_reopened_is_logged(
     assert [e["properties"]["note"] for e in events][3] == "不属于本部门"
     anonymous = requests.get(f"{base_url}/collections/incident_events/items",
                              params={"incident_id": item}, timeout=30,
-                             headers={"Accept": "application/geo+json"}).json()["features"]
-    assert [e["properties"]["to_state"] for e in anonymous][:2] == ["reported", "accepted"]
+                             headers={"Accept": "application/geo+json"})
+    assert anonymous.status_code == 404  # who moved a case is for staff
 
 
 def test_an_illegal_change_is_a_400_naming_the_allowed_states(

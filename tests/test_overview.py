@@ -67,6 +67,12 @@ class Dom(HTMLParser):
         return sum(1 for t, c, _ in self.classes if t == tag and css_class in c.split())
 
 
+# The page is anonymous: it counts the incidents the public view shows (no sensitive
+# category, docs/security.md).
+PUBLIC = ("(SELECT i.* FROM gridgeo.incidents i JOIN gridgeo.incident_categories c"
+          " ON c.code = i.category_code WHERE NOT c.sensitive)")
+
+
 def scalar(conn: psycopg.Connection, query: str) -> int:
     return conn.execute(query).fetchone()[0]  # type: ignore[index,arg-type,no-any-return]
 
@@ -78,26 +84,26 @@ def expected(demo_db_url: str) -> dict[str, int]:
 
     with connect(demo_db_url) as conn:
         return {
-            "open": scalar(conn, f"SELECT count(*) FROM gridgeo.incidents "
+            "open": scalar(conn, f"SELECT count(*) FROM {PUBLIC} i "
                                  f"WHERE state NOT IN {SETTLED}"),
             # Overdue on the clock that runs: acceptance before acceptance, then handling.
-            "overdue": scalar(conn, f"""SELECT count(*) FROM gridgeo.incidents i
+            "overdue": scalar(conn, f"""SELECT count(*) FROM {PUBLIC} i
                 WHERE i.state NOT IN {SETTLED} AND now() > CASE WHEN i.accepted_at IS NULL
                   THEN gridgeo.incident_accept_deadline(i.reported_at, i.colour, i.grid_code,
                                                         i.category_code)
                   ELSE gridgeo.incident_handle_deadline(i.accepted_at, i.colour, i.grid_code,
                                                         i.category_code) END"""),
             # Near due: the warning share (0.8) of the running clock passed, not yet due.
-            "near_due": scalar(conn, f"""SELECT count(*) FROM gridgeo.incidents i,
+            "near_due": scalar(conn, f"""SELECT count(*) FROM {PUBLIC} i,
                 gridgeo.incident_due(i.state, i.reported_at, i.accepted_at, i.colour,
                                      i.grid_code, i.category_code) d
                 WHERE i.state NOT IN {SETTLED} AND now() <= d.due_at
                   AND now() >= d.started_at + 0.8 * (d.due_at - d.started_at)"""),
             "escalated": scalar(conn, f"""SELECT count(DISTINCT e.incident_id)
-                FROM gridgeo.incident_escalations e JOIN gridgeo.incidents i
+                FROM gridgeo.incident_escalations e JOIN {PUBLIC} i
                   ON i.id = e.incident_id
                 WHERE e.kind = 'escalation' AND i.state NOT IN {SETTLED}"""),
-            "closed_on_time": scalar(conn, """SELECT count(*) FROM gridgeo.incidents i
+            "closed_on_time": scalar(conn, f"""SELECT count(*) FROM {PUBLIC} i
                 WHERE i.state = 'closed' AND i.closed_at <= gridgeo.incident_handle_deadline(
                       i.accepted_at, i.colour, i.grid_code, i.category_code)
                   AND i.closed_at >= date_trunc('week', now())"""),
@@ -167,7 +173,7 @@ def test_grid_colour_follows_its_open_incidents(page_zh: Dom, demo_db_url: str) 
 
     with connect(demo_db_url) as conn:
         busiest, count = conn.execute(
-            f"SELECT g.code, count(i.id) FROM gridgeo.grids g JOIN gridgeo.incidents i "
+            f"SELECT g.code, count(i.id) FROM gridgeo.grids g JOIN {PUBLIC} i "
             f"ON i.grid_code = g.code AND i.state NOT IN {SETTLED} "
             f"WHERE g.level = 'unit' AND g.kind = 'basic' GROUP BY g.code "
             f"ORDER BY count(i.id) DESC LIMIT 1").fetchone()  # type: ignore[misc]
@@ -181,7 +187,7 @@ def test_grid_panel_shows_its_people_and_open_cases(base_url: str, demo_db_url: 
     with connect(demo_db_url) as conn:
         code, worker, phone, open_cases = conn.execute(f"""
             SELECT g.code, s.name, s.work_phone,
-                   (SELECT count(*) FROM gridgeo.incidents i
+                   (SELECT count(*) FROM {PUBLIC} i
                      WHERE i.grid_code = g.code AND i.state NOT IN {SETTLED})
               FROM gridgeo.grids g
               JOIN gridgeo.grid_assignments a ON a.grid_code = g.code AND a.role = 'worker'

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import requests
 
-from tests.conftest import EDITOR, fetch_row
+from tests.conftest import EDITOR, ROLE_KEYS, fetch_row
+
+VIEWER = {"Authorization": f"Bearer {next(k for k, r in ROLE_KEYS.items() if r == 'viewer')}"}
 
 DAY = "2026-11-20"
 VILLAGE = "410399101218"  # the mine area: most adits due
@@ -87,7 +89,7 @@ def test_stored_routes_are_my_routes_today_over_ogc_api(base_url, adit_patrols):
     first = _routes(body)[0]["properties"]
     r = requests.get(f"{base_url}/collections/patrol_routes/items",
                      params={"patrol_date": DAY, "assignee_id": staff[0], "f": "json"},
-                     timeout=10)
+                     headers=VIEWER, timeout=10)
     assert r.status_code == 200, r.text
     items = r.json()["features"]
     assert first["route_no"] in [i["properties"]["route_no"] for i in items]
@@ -97,13 +99,14 @@ def test_stored_routes_are_my_routes_today_over_ogc_api(base_url, adit_patrols):
 def test_a_stored_route_downloads_as_valid_gpx(base_url, adit_patrols):
     body, _, _ = adit_patrols
     route = _routes(body)[0]["properties"]
-    r = requests.get(f"{base_url}{route['gpx']}", timeout=10)
+    assert requests.get(f"{base_url}{route['gpx']}", timeout=10).status_code == 404
+    r = requests.get(f"{base_url}{route['gpx']}", headers=VIEWER, timeout=10)
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("application/gpx+xml")
     gpx = _validate_gpx(r.content)
     assert len(gpx.waypoints) == len(route["stops"])
     assert len(gpx.tracks) == 1 and gpx.tracks[0].get_points_no() >= 2
-    assert requests.get(f"{base_url}/patrol-routes/XC19990101-999.gpx",
+    assert requests.get(f"{base_url}/patrol-routes/XC19990101-999.gpx", headers=VIEWER,
                         timeout=10).status_code == 404
 
 
@@ -231,14 +234,17 @@ def test_walking_times_are_recomputed_from_the_dem_for_imported_roads(conn, dem_
         assert after[rid][1] == pytest.approx(backward, rel=0.01, abs=0.06)
 
 
-def test_anonymous_callers_plan_but_do_not_store(base_url, conn):
+def test_viewers_plan_but_do_not_store_and_anonymous_callers_do_not_plan(base_url, conn):
     inputs = {"area": {"grids": [VILLAGE]}, "targets": ["sealed_adits"], "date": DAY,
               "travel_mode": "walking"}
+    # a plan's stops are the due adits, which are not public
+    assert _execute(base_url, inputs, headers={}).status_code == 401
     before = conn.execute("SELECT count(*) FROM gridgeo.patrol_routes").fetchone()
-    planned = _execute(base_url, inputs, headers={})
+    planned = _execute(base_url, inputs, headers=VIEWER)
     assert planned.status_code == 200 and _routes(planned.json())
+    assert planned.json()["stored"] is False and "patrol_routes" in planned.json()["why"]
     assert conn.execute("SELECT count(*) FROM gridgeo.patrol_routes").fetchone() == before
-    asked = _execute(base_url, {**inputs, "store": True}, headers={})
+    asked = _execute(base_url, {**inputs, "store": True}, headers=VIEWER)
     assert asked.status_code == 200 and _routes(asked.json())
     assert asked.json()["stored"] is False and "patrol_routes" in asked.json()["why"]
     assert conn.execute("SELECT count(*) FROM gridgeo.patrol_routes").fetchone() == before

@@ -23,7 +23,7 @@ from gridgeo.contributions import Migration, MigrationRef
 from gridgeo.db.migrate import MigrationError, apply_migrations, order_migrations
 from gridgeo.plugins import build_plugin_manager
 from gridgeo.settings import Settings
-from tests.conftest import free_port, server_env
+from tests.conftest import EDITOR, free_port, server_env
 
 PLUGIN_PKG = Path(__file__).parent / "plugin_pkg"
 BUILTIN_COLLECTIONS = {"grids", "police_grids", "addresses", "mine_tunnels", "greenhouses",
@@ -140,9 +140,13 @@ def test_third_party_plugin_serves_its_collection_and_process(
                    cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
-        collections = requests.get(f"{url}/collections?f=json", timeout=30).json()
+        collections = requests.get(f"{url}/collections?f=json", headers=EDITOR,
+                                   timeout=30).json()
         ids = {c["id"] for c in collections["collections"]}
         assert ids == BUILTIN_COLLECTIONS | {"pocket_parks"}
+        # the plugin's collection.yml declares it public
+        public = requests.get(f"{url}/collections?f=json", timeout=30).json()
+        assert "pocket_parks" in {c["id"] for c in public["collections"]}
 
         parks = requests.get(f"{url}/collections/pocket_parks/items",
                              headers={"Accept": "application/geo+json"}, timeout=30).json()

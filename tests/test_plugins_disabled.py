@@ -19,12 +19,12 @@ import pytest
 
 from gridgeo.contributions import Migration
 from gridgeo.plugins import DEFAULT_PLUGINS, PluginError, build_plugin_manager
-from tests.conftest import server_env
+from tests.conftest import ROLE_KEYS, server_env
 
 # Run in the child: build the app with the factory, serve it on a free port, ask it the
 # paths given as arguments over HTTP and print what it answered.
 SERVE_AND_ASK = """
-import json, sys, threading
+import json, os, sys, threading
 import requests
 from werkzeug.serving import make_server
 from gridgeo.app import create_app
@@ -34,7 +34,8 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 base = f"http://127.0.0.1:{server.server_port}"
 answers = {}
 for path in sys.argv[1:]:
-    response = requests.get(base + path, timeout=120)
+    response = requests.get(base + path, timeout=120,
+                            headers={"Authorization": os.environ["ASK_AUTHORIZATION"]})
     json_body = "json" in response.headers.get("Content-Type", "")
     answers[path] = [response.status_code, response.json() if json_body else None]
 server.shutdown()
@@ -77,7 +78,10 @@ def test_a_misspelled_plugin_cannot_be_disabled() -> None:
 
 
 def _served(demo_db_url: str, home: Path, disabled: str) -> dict[str, Any]:
-    env = {**server_env(demo_db_url, home, 0), "GRIDGEO_DISABLED_PLUGINS": json.dumps([disabled])}
+    # As admin: the collection list names only what the caller may read (docs/security.md).
+    admin = next(k for k, r in ROLE_KEYS.items() if r == "admin")
+    env = {**server_env(demo_db_url, home, 0), "GRIDGEO_DISABLED_PLUGINS": json.dumps([disabled]),
+           "ASK_AUTHORIZATION": f"Bearer {admin}"}
     done = subprocess.run([sys.executable, "-c", SERVE_AND_ASK, *ASKED], env=env,
                           capture_output=True, text=True, timeout=300, cwd=home)
     assert done.returncode == 0, f"{disabled}: {done.stderr[-3000:]}"

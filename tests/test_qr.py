@@ -10,6 +10,7 @@ import psycopg
 import pytest
 import requests
 
+from tests.conftest import EDITOR
 from tests.field_town import ADDRESS_CODES, ADIT, GREENHOUSE, UNIT, WORKER_NAME, WORKER_PHONE
 
 # zbarimg and rsvg-convert come from scripts/install-system.sh; missing is an install bug.
@@ -67,7 +68,15 @@ def test_png_and_svg_decode_to_the_items_url(base_url: str, tmp_path: Path,
 @pytest.mark.parametrize("letter,collection,code", TARGETS)
 def test_the_url_opens_the_items_page(base_url: str, conn: psycopg.Connection,
                                       letter: str, collection: str, code: str) -> None:
-    response = requests.get(f"{base_url}/q/{letter}/{code}", allow_redirects=False, timeout=30)
+    # sealed adits are not public: a resident scanning the plate gets a safety notice,
+    # staff the adit's page
+    headers = EDITOR if collection == "mine_tunnels" else {}
+    if collection == "mine_tunnels":
+        notice = requests.get(f"{base_url}/q/{letter}/{code}", allow_redirects=False,
+                              timeout=30)
+        assert notice.status_code == 200 and code in notice.text and "禁止进入" in notice.text
+    response = requests.get(f"{base_url}/q/{letter}/{code}", allow_redirects=False,
+                            headers=headers, timeout=30)
     assert response.status_code == 302
     column = {"a": "address_code", "g": "gh_no", "k": "adit_no"}[letter]
     item_id = conn.execute(f"SELECT id FROM gridgeo.{collection} WHERE {column} = %s",
@@ -75,7 +84,7 @@ def test_the_url_opens_the_items_page(base_url: str, conn: psycopg.Connection,
     assert item_id is not None
     assert response.headers["Location"] == (
         f"{base_url}/collections/{collection}/items/{item_id[0]}?f=html")
-    page = requests.get(response.headers["Location"], timeout=30)
+    page = requests.get(response.headers["Location"], headers=headers, timeout=30)
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
     html = page.content.decode("utf-8")
     assert code in html and WORKER_NAME in html and WORKER_PHONE in html

@@ -76,8 +76,8 @@ def test_a_scan_takes_the_adit_off_todays_list(base_url: str,
     with psycopg.connect(field_url) as setup:  # committed: the server must see it
         setup.execute("UPDATE gridgeo.mine_tunnels SET last_inspected_at = now()"
                       " - interval '40 days' WHERE adit_no = %s", (ADIT,))
-    due = requests.get(url, params={"adit_no": ADIT}, timeout=30,
-                       headers={"Accept": "application/geo+json"}).json()
+    due = requests.get(url, params={"adit_no": ADIT}, timeout=30,  # adits: staff only
+                       headers={"Accept": "application/geo+json", **EDITOR}).json()
     assert due["numberMatched"] == 1
     assert due["features"][0]["properties"]["days_overdue"] >= 25
     scan = {"scan_uuid": str(uuid.uuid4()), "target": f"http://x/q/k/{ADIT}",
@@ -86,5 +86,5 @@ def test_a_scan_takes_the_adit_off_todays_list(base_url: str,
     assert requests.post(f"{base_url}/scans", json=scan, headers=EDITOR,
                          timeout=30).status_code == 201
     after = requests.get(url, params={"adit_no": ADIT}, timeout=30,
-                         headers={"Accept": "application/geo+json"}).json()
+                         headers={"Accept": "application/geo+json", **EDITOR}).json()
     assert after["numberMatched"] == 0

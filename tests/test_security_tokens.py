@@ -104,17 +104,28 @@ def test_identify_maps_headers_to_identities(monkeypatch: pytest.MonkeyPatch) ->
         get_settings.cache_clear()
 
 
-def test_access_rules_default_then_builtin_then_configuration() -> None:
-    grids = {"type": "collection"}
+def test_access_rules_private_default_then_collection_then_configuration() -> None:
+    undeclared = {"type": "collection"}
     worker = Identity("w", frozenset({"grid_worker"}))
-    assert access.allowed(ANONYMOUS, "grids", grids, "read")
-    assert not access.allowed(worker, "grids", grids, "write")
-    assert access.allowed(worker, "incidents", {"type": "collection"}, "write")
-    assert access.may_see_personal(worker, "incidents", {"type": "collection"})
-    assert not access.may_see_personal(worker, "greenhouses", {"type": "collection"})
-    staff_only = {"type": "collection", "access": {"read": ["viewer"]}}
-    assert not access.allowed(ANONYMOUS, "grids", staff_only, "read")
-    assert access.allowed(Identity("v", frozenset({"viewer"})), "grids", staff_only, "read")
+    # a collection that declares nothing is private: staff read, editors write
+    assert not access.allowed(ANONYMOUS, "parks", undeclared, "read")
+    assert access.allowed(worker, "parks", undeclared, "read")
+    assert not access.allowed(worker, "parks", undeclared, "write")
+    assert not access.may_see_personal(worker, "parks", undeclared)
+    # the collection's own declaration (collection.yml) ...
+    declared = {"type": "collection", "access": {"read": ["anonymous"],
+                                                 "write": ["grid_worker", "admin"],
+                                                 "personal": ["grid_worker"]}}
+    assert access.allowed(ANONYMOUS, "incidents", declared, "read")
+    assert access.allowed(worker, "incidents", declared, "write")
+    assert access.may_see_personal(worker, "incidents", declared)
+    # ... as the deployment's configuration overrides it, key by key
+    from gridgeo.config import deep_merge
+
+    staff_only = deep_merge(declared, {"access": {"read": ["viewer"]}})
+    assert not access.allowed(ANONYMOUS, "incidents", staff_only, "read")
+    assert access.allowed(Identity("v", frozenset({"viewer"})), "incidents", staff_only, "read")
+    assert access.allowed(worker, "incidents", staff_only, "write")
     process = {"type": "process", "access": {"execute": ["admin"]}}
     assert not access.allowed(worker, "p", process, "execute")
     assert access.allowed(ANONYMOUS, "p", {"type": "process"}, "execute")

@@ -13,6 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.conftest import EDITOR_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 RENDER = ROOT / "scripts" / "render_style_qgis.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -61,9 +63,12 @@ def polygon_case(table: str, where: str) -> str:
             f"WHERE {where} ORDER BY t.id) s WHERE NOT ST_IsEmpty(p) LIMIT 1")
 
 
+# QGIS signs in as a gis_editor, who does not read sensitive categories (docs/security.md).
+NOT_SENSITIVE = "category_code <> ALL (gridgeo.sensitive_category_codes())"
 CASES: list[tuple[str, str, str, tuple[int, ...], float]] = [
     ("incidents", "open red, not overdue",
-     point_case("incidents", f"colour = 'red' AND {OPEN} AND NOT overdue"),
+     point_case("incidents", f"colour = 'red' AND {OPEN} AND NOT overdue"
+                f" AND {NOT_SENSITIVE}"),
      hex_rgb("#d7191c"), 0.0005),
     ("incidents", "open orange", point_case("incidents", f"colour = 'orange' AND {OPEN}"),
      hex_rgb("#fd8d3c"), 0.0005),
@@ -134,7 +139,8 @@ def test_each_qgis_style_renders_its_classes_in_their_colours(
     covered = {c for c, _, _ in cases}
     assert covered >= {"incidents", "mine_tunnels", "addresses", "greenhouses", "grids",
                        "police_grids", "roads"}, covered
-    answers = run_qgis({"render": jobs})["render"]
+    # adits are not public: QGIS signs in (scripts/render_style_qgis.py)
+    answers = run_qgis({"render": jobs, "authorization": f"Bearer {EDITOR_KEY}"})["render"]
     wrong = []
     for (collection, what, expected), answer in zip(cases, answers, strict=True):
         assert answer["valid"], f"QGIS could not load {collection} from {base_url}"
@@ -149,20 +155,27 @@ def test_qgis_project_opens_every_layer_styled_and_grouped(base_url: str,
     import subprocess as sp
     import sys
 
+    def write(path: Path, *options: str) -> str:
+        done = sp.run([sys.executable, "-c", "from gridgeo.qgis_project import "
+                       "qgis_project_command; qgis_project_command()", "--url", base_url,
+                       *options, str(path)], capture_output=True, text=True, timeout=120,
+                      check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    # anonymous: the public layers; those that need a sign-in are left out, by name
     project = tmp_path / "town.qgz"
-    done = sp.run([sys.executable, "-c", "from gridgeo.qgis_project import qgis_project_command; "
-                   "qgis_project_command()", "--url", base_url, str(project)],
-                  capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
+    said = write(project, "--api-key", EDITOR_KEY)
+    assert "left out 5 layer(s) that need a sign-in" in said and "inspections" in said
     opened = run_qgis({"project": str(project)})["project"]
     assert opened["read"] and opened["crs"] == "EPSG:4490"
     layers = {layer["source"].split("typename='")[1].split("'")[0]: layer
               for layer in opened["layers"]}
-    assert {"grids", "police_grids", "addresses", "mine_tunnels", "greenhouses", "incidents",
-            "roads", "patrol_routes", "inspections"} <= set(layers)
+    assert {"grids", "police_grids", "addresses", "greenhouses", "incidents",
+            "roads"} <= set(layers)
+    assert not {"mine_tunnels", "inspections", "patrol_routes"} & set(layers)
     groups = {"grids": "网格", "police_grids": "网格", "addresses": "现场对象",
-              "mine_tunnels": "现场对象", "greenhouses": "现场对象", "inspections": "现场对象",
-              "incidents": "事件", "roads": "路线", "patrol_routes": "路线"}
+              "greenhouses": "现场对象", "incidents": "事件", "roads": "路线"}
     for collection, layer in layers.items():
         assert layer["valid"], collection
         assert layer["provider"] == "OAPIF" and f"url='{base_url}'" in layer["source"]
@@ -172,6 +185,16 @@ def test_qgis_project_opens_every_layer_styled_and_grouped(base_url: str,
             assert layer["renderer"] == "RuleRenderer" and layer["rules"] >= 1, collection
             assert layer["labels"], collection
     assert layers["grids"]["name"] == "网格" and layers["grids"]["features"] > 100
+    # with a QGIS authentication configuration, those layers come in signed in
+    signed = tmp_path / "staff.qgs"
+    write(signed, "--api-key", EDITOR_KEY, "--authcfg", "gg4town")
+    xml = signed.read_text(encoding="utf-8")
+    for collection in ("mine_tunnels", "inspections", "patrol_routes"):  # styled ones
+        assert f"authcfg='gg4town' pagingEnabled='true' preferCoordinatesForWfsT11='false' " \
+               f"restrictToRequestBBOX='1' typename='{collection}'" in xml, collection
+    assert "authcfg='gg4town' pagingEnabled='true' preferCoordinatesForWfsT11='false' " \
+           "restrictToRequestBBOX='1' typename='grids'" not in xml
+    assert EDITOR_KEY not in xml
 
 
 SLD_GEOMETRY = {"point": "Point", "line": "LineString", "polygon": "Polygon"}

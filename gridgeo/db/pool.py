@@ -13,6 +13,7 @@ connections (``connect``) never use the pooled URL (docs/scaling.md).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -45,12 +46,14 @@ _unit: ContextVar[psycopg.Connection | None] = ContextVar("gridgeo_unit_of_work"
 
 # One statement, one round trip: the request's identity (row-level security, audit) and
 # what used to be session settings. TimeZone is the deployment's (gridgeo.timezone); QR
-# links in the views are built from the public URL.
+# links in the views are built from the public URL; gridgeo.scrub_text also removes the
+# deployment's own patterns (core/011_privacy.sql).
 _TRANSACTION_SETTINGS = """
 SELECT set_config('search_path', 'gridgeo, public', true),
        set_config('statement_timeout', %(timeout)s, true),
        set_config('TimeZone', %(zone)s, true),
        set_config('gridgeo.public_url', %(public_url)s, true),
+       set_config('gridgeo.scrub_patterns', %(scrub_patterns)s, true),
        set_config('gridgeo.roles', %(roles)s, true),
        set_config('gridgeo.staff_no', %(staff_no)s, true),
        set_config('gridgeo.actor', %(actor)s, true),
@@ -79,6 +82,7 @@ def _as_caller(conn: psycopg.Connection) -> None:
         "timeout": str(int(settings.statement_timeout_ms)),
         "zone": _deployment_zone(conn),
         "public_url": settings.server_url,
+        "scrub_patterns": json.dumps(settings.scrub_patterns),
         "roles": ",".join(sorted(identity.effective_roles)),
         "staff_no": identity.staff_no or "",
         "actor": identity.subject or "anonymous",

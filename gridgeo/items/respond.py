@@ -20,6 +20,7 @@ from gridgeo.provider.ids import well_formed
 from gridgeo.provider.params import CollectionInfo, build_query, parse_output_crs
 from gridgeo.provider.postgis import PostGISProvider, database_errors
 from gridgeo.provider.query import FeatureQuery
+from gridgeo.security.reads import log_personal_read, personal_ids_in_texts
 
 GEOJSON = "application/geo+json"
 PROVIDER = "gridgeo.provider.postgis.PostGISProvider"
@@ -136,6 +137,9 @@ def items_response(info: CollectionInfo, args: Mapping[str, str], base: str) -> 
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "links": _items_links(base, args, query, matched if exact else None, len(rows)),
     }
+    if info.personal and rows:
+        log_personal_read(info.id, info.personal,
+                          personal_ids_in_texts((r[0] for r in rows), info.personal), base)
     # Splice the database's feature texts into the document without parsing them.
     body = orjson.dumps(head)[:-1] + b',"features":[' + \
         ",".join(r[0] for r in rows).encode() + b"]}"
@@ -214,6 +218,9 @@ def item_response(info: CollectionInfo, item_id: str, args: Mapping[str, str],
         extra = plugin_item_links(conn, info, item_id, base) if found else []
     if found is None:
         raise NotFound(f"No item with id {item_id} in collection {info.id}.")
+    if info.personal:
+        log_personal_read(info.id, info.personal, personal_ids_in_texts([found[0]], info.personal),
+                          f"{base}/{item_id}")
     return item_document(info, item_id, args, base, *found, extra)
 
 

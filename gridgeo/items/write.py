@@ -212,6 +212,11 @@ class database_write_errors:
         refusal = trigger_refusal(exc, "the write was refused.")
         if refusal is not None:
             raise refusal from None
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            # A row-level security policy: the item would end outside what the caller reads.
+            raise RequestError("your role may not write this item: it would lie outside "
+                               "what your role may read (your grids, or a sensitive "
+                               "category).", 403, "Forbidden") from None
         if isinstance(exc, psycopg.errors.UniqueViolation):
             raise RequestError(_key_sentence(diag.message_detail, True), 409,
                                "Conflict") from None

@@ -46,6 +46,7 @@ class CollectionInfo:
     crs: list[str]
     count: str = "exact"  # numberMatched: exact, estimated (planner) or off
     extent: list[float] | None = None  # CRS84 bbox of the data when the server started
+    personal: frozenset[str] = frozenset()  # visible personal columns: their reads are logged
 
 
 def parse_limit(args: Mapping[str, str], limits: dict[str, Any]) -> int:

@@ -32,6 +32,7 @@ from gridgeo.provider.ids import well_formed
 from gridgeo.provider.params import CollectionInfo, known, parse_filter, property_filters
 from gridgeo.provider.query import FeatureQuery
 from gridgeo.security.access import collection_of, may_see_personal
+from gridgeo.security.reads import log_personal_read, personal_item_ids
 from gridgeo.settings import get_settings
 
 LOGGER = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ class PostGISProvider(BaseProvider):
             rows = [] if resulttype == "hits" else conn.execute(
                 *fq.features(), prepare=fq.prepare).fetchall()
         features = orjson.loads("[" + ",".join(r[0] for r in rows) + "]")
+        self._log_personal(features)
         return {"type": "FeatureCollection", "features": features,
                 "numberMatched": matched, "numberReturned": len(features)}
 
@@ -154,7 +156,8 @@ class PostGISProvider(BaseProvider):
             default_order=self.default_order,
             columns={name: types[name] for name in self.visible_columns()},
             limits=limits or {}, crs=list(self.provider_def.get("crs", [])),
-            count=self.provider_def["data"].get("count", "exact"))
+            count=self.provider_def["data"].get("count", "exact"),
+            personal=self.personal & set(self.visible_columns()))
 
     def _filter_condition(self) -> tuple[Any, list[Any]] | None:
         """The CQL2 filter of this request, which gridgeo hands over in the provider
@@ -177,7 +180,17 @@ class PostGISProvider(BaseProvider):
         if row is None:
             raise ProviderItemNotFoundError(
                 user_msg=f"No item with id {identifier} in this collection.")
-        return orjson.loads(row[0])  # type: ignore[no-any-return]
+        feature: dict[str, Any] = orjson.loads(row[0])
+        self._log_personal([feature])
+        return feature
+
+    def _log_personal(self, features: list[dict[str, Any]]) -> None:
+        """Log who received personal values (HTML, CSV, JSON-LD come through here)."""
+        fields = self.personal & set(self.visible_columns())
+        if fields:
+            collection_id, _ = collection_of(self.provider_def)
+            log_personal_read(collection_id or self.source, fields,
+                              personal_item_ids(features, fields))
 
     def __repr__(self) -> str:
         return f"<PostGISProvider> {self.source}"

@@ -1,17 +1,18 @@
 """Which roles may read, write or execute each collection and process.
 
-Rules live in the resource's ``access`` key of the effective pygeoapi configuration
-(pygeoapi's schema accepts extra keys in a resource), so a deployment overrides them
-in ``pygeoapi-config.yml``::
+Each collection declares its rules in its own ``collection.yml`` (``access:``), a
+documented decision about what the public sees; the deployment's
+``pygeoapi-config.yml`` overrides them by resource id::
 
     resources:
       inspections:
         access: {read: [gis_editor, admin], write: [admin]}
 
-A collection without rules gets the safe defaults below: readable by everyone (a
-public layer, personal fields dropped), written only by gis_editor and admin.
-Which *rows* a grid worker or police officer reaches is decided by PostgreSQL
-row-level security (plugins/core/schema/002_security.sql), not here.
+``anonymous`` in a list means everyone (every caller is also anonymous). A collection
+that declares nothing is private: staff read it, gis_editor and admin write it, and
+personal fields are for the personal-data roles. Which *rows* and *values* a caller
+reaches is decided by PostgreSQL (row-level security and the views, see
+plugins/core/schema/002_security.sql and 011_privacy.sql), not here.
 """
 
 from __future__ import annotations
@@ -25,23 +26,15 @@ EVERYONE = ("anonymous", "viewer", "grid_worker", "police", "gis_editor", "admin
 STAFF = ("viewer", "grid_worker", "police", "gis_editor", "admin")
 EDITORS = ("gis_editor", "admin")
 
-DEFAULT_COLLECTION = {"read": EVERYONE, "write": EDITORS, "personal": tuple(PERSONAL_DATA_ROLES)}
+# Private by default: a collection is public only where its collection.yml says so.
+DEFAULT_COLLECTION = {"read": STAFF, "write": EDITORS, "personal": tuple(PERSONAL_DATA_ROLES)}
 DEFAULT_PROCESS = {"execute": EVERYONE}
-# Built-in collections whose defaults differ; scoped roles (grid_worker, police) see
-# and change only their own grids' rows there (row-level security), reporters' contacts
-# included, so they can call back.
-BUILTIN: dict[str, dict[str, tuple[str, ...]]] = {
-    "incidents": {"write": ("grid_worker", "police", *EDITORS),
-                  "personal": ("grid_worker", "police", *EDITORS)},
-    "inspections": {"write": ("grid_worker", *EDITORS),
-                    "personal": ("grid_worker", *EDITORS)},
-}
 
 
 def rules(resource_id: str, resource: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    """The effective rules of one resource: defaults, built-in, then the configuration."""
-    base = DEFAULT_PROCESS if resource.get("type") == "process" else DEFAULT_COLLECTION
-    merged = {**base, **BUILTIN.get(resource_id, {})}
+    """The effective rules of one resource: the defaults, then its ``access`` (the
+    collection's declaration, overridden key by key by the deployment's configuration)."""
+    merged = dict(DEFAULT_PROCESS if resource.get("type") == "process" else DEFAULT_COLLECTION)
     for action, roles in (resource.get("access") or {}).items():
         merged[action] = tuple(roles)
     return merged
@@ -78,17 +71,24 @@ def require(identity: Identity, resource_id: str, resource: dict[str, Any],
     raise RequestError(f"your role may not {action} {kind} {resource_id}.", 403, "Forbidden")
 
 
+def _without_filter(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key != "filter"}
+
+
 def collection_of(provider_def: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     """The running configuration's collection whose provider is ``provider_def``."""
     import sys
 
     app_module = sys.modules.get("pygeoapi.flask_app")
     resources = getattr(app_module, "CONFIG", {}).get("resources", {}) if app_module else {}
-    data = provider_def.get("data", {})
+    # An items page hands pygeoapi a copy whose data carries the request's filter
+    # (gridgeo.items.pygeoapi_views): the filter does not name another collection.
+    data = _without_filter(provider_def.get("data", {}))
     for rid, resource in resources.items():
         for provider in resource.get("providers", []):
-            if provider is provider_def or (provider.get("name") == provider_def.get("name")
-                                            and provider.get("data") == data):
+            if provider is provider_def or (
+                    provider.get("name") == provider_def.get("name")
+                    and _without_filter(provider.get("data", {})) == data):
                 return rid, resource
     return None, None
 

@@ -1,5 +1,6 @@
-"""Core: the schema (deployment settings, departments, staff, the process jobs queue) and
-the operations routes (/healthz, /readyz, /metrics) with their gauges."""
+"""Core: the schema (deployment settings, departments, staff, the process jobs queue),
+``GET /me`` (who the caller is) and the operations routes (/healthz, /readyz, /metrics)
+with their gauges."""
 
 from __future__ import annotations
 
@@ -39,13 +40,17 @@ def gridgeo_gauges() -> list[Gauge]:
 
 @hookimpl
 def gridgeo_blueprints() -> list[Blueprint]:
+    from gridgeo_plugins.core.me import blueprint
+
     from gridgeo.ops.health import health_blueprint
 
-    return [health_blueprint()]
+    return [health_blueprint(), blueprint]
 
 
 @hookimpl
 def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, Any]]:
+    from gridgeo_plugins.core.me import openapi_path
+
     from gridgeo.ops.health import openapi_paths
 
-    return openapi_paths()
+    return {**openapi_paths(), "/me": openapi_path()}

@@ -77,13 +77,15 @@ def gridgeo_reference_data(conn: psycopg.Connection) -> None:
     for category in sorted(categories, key=lambda c: c.parent_code is not None):
         conn.execute(
             "INSERT INTO gridgeo.incident_categories (code, name_zh, name_en, class, parent_code,"
-            " default_colour, police_response_target) VALUES (%s, %s, %s, %s, %s, %s,"
-            " make_interval(mins => %s)) ON CONFLICT (code) DO UPDATE SET"
+            " default_colour, police_response_target, sensitive) VALUES (%s, %s, %s, %s, %s,"
+            " %s, make_interval(mins => %s), %s) ON CONFLICT (code) DO UPDATE SET"
             " name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en, class = EXCLUDED.class,"
             " parent_code = EXCLUDED.parent_code, default_colour = EXCLUDED.default_colour,"
-            " police_response_target = EXCLUDED.police_response_target",
+            " police_response_target = EXCLUDED.police_response_target,"
+            " sensitive = EXCLUDED.sensitive",
             (category.code, category.name_zh, category.name_en, category.incident_class,
-             category.parent_code, category.default_colour, category.police_response_minutes))
+             category.parent_code, category.default_colour, category.police_response_minutes,
+             category.sensitive))
     sync_calendar(conn)
 
 

@@ -2,6 +2,9 @@
 sub-categories towns report most. The numbering (01–06 and two digits more) is gridgeo's
 own; a town with other categories adds them from a plugin (gridgeo_incident_categories)
 and maps its own words onto codes when it imports old cases.
+
+SENSITIVE names the sensitive categories (disputes between people, domestic matters,
+petitions): only the roles that handle such cases read them (docs/security.md).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ CATEGORIES = (
     ("0605", "森林防火", "Forest fire risk", "extension", "06"),
     ("0606", "劳资纠纷", "Wage dispute", "extension", "06"),
     ("0607", "环境污染", "Pollution", "extension", "06"),
+    ("0608", "家庭纠纷", "Domestic matter", "extension", "06"),
+    ("0609", "信访事项", "Petition (xinfang)", "extension", "06"),
 )
 
 
@@ -56,8 +61,13 @@ DEFAULT_COLOURS = {"0301": "orange", "0401": "orange", "0402": "red", "0403": "r
 POLICE_RESPONSE_MINUTES = {"0405": 15, "0601": 15, "0606": 15}
 
 
+# Disputes between people, domestic matters and petitions: read only by the roles that
+# handle them (gridgeo.deployment sensitive_roles).
+SENSITIVE = frozenset({"0601", "0606", "0608", "0609"})
+
+
 def standard_categories() -> list[IncidentCategory]:
     return [IncidentCategory(code, name_zh, name_en, incident_class, parent,
                              DEFAULT_COLOURS.get(code, "yellow"),
-                             POLICE_RESPONSE_MINUTES.get(code))
+                             POLICE_RESPONSE_MINUTES.get(code), code in SENSITIVE)
             for code, name_zh, name_en, incident_class, parent in CATEGORIES]

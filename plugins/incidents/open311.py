@@ -1,9 +1,12 @@
 """Open311 GeoReport v2 for the hotline (热线): services, new requests, request status.
 
 A service is an incident category; a service request is an incident with source
-``hotline``. The hotline system authenticates with an API key like any other writer.
-Reporter names and phones are stored as the incident's personal fields and never
-appear in any Open311 answer.
+``hotline``. The hotline system authenticates with an API key like any other writer
+(best one naming the system: {"role": "gis_editor", "system": "12345"}). Reporter names
+and phones are stored as the incident's personal fields and never appear in any Open311
+answer. ``GET /requests/{case_no}.json`` reads incidents_view like every other path: an
+anonymous caller gets the reduced public view (no description, status notes or address,
+the place generalised; sensitive categories are not found), staff the full one.
 """
 
 from __future__ import annotations
@@ -138,23 +141,29 @@ def create_request() -> Response:
                                    " WHERE address_code = %s", (address_code,)).fetchone()
             if address is None:
                 raise RequestError(f"address_id {address_code!r} is not a standard address code.")
-        row = conn.execute(
-            "INSERT INTO gridgeo.incidents (category_code, title, description, source,"
+        # The number first and no RETURNING: the hotline files sensitive calls (a
+        # neighbour dispute) that its own role may not read back; the id (for the photo)
+        # is the one this session's insert just took from the sequence.
+        row = conn.execute("SELECT gridgeo.next_case_no()").fetchone()
+        assert row is not None
+        conn.execute(
+            "INSERT INTO gridgeo.incidents (case_no, category_code, title, description, source,"
             " address_text, address_id, reporter_name, reporter_phone, media_url, geom)"
-            " VALUES (%(code)s, %(title)s, %(description)s, 'hotline', %(address_text)s,"
-            " %(address_id)s, %(name)s, %(phone)s, %(media_url)s,"
-            " coalesce(%(geom)s::geometry, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490)))"
-            " RETURNING case_no, id",
-            {"code": service_code, "title": (description or category[0])[:60],
+            " VALUES (%(case_no)s, %(code)s, %(title)s, %(description)s, 'hotline',"
+            " %(address_text)s, %(address_id)s, %(name)s, %(phone)s, %(media_url)s,"
+            " coalesce(%(geom)s::geometry, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490)))",
+            {"case_no": row[0], "code": service_code, "title": (description or category[0])[:60],
              "description": description,
              "address_text": _text(form, "address_string", 300) or (address[1] if address
                                                                        else None),
              "address_id": address[0] if address else None, "name": name or None,
              "phone": _text(form, "phone", 40), "geom": address[2] if address else None,
-             "media_url": _media_url(form), "lon": lon, "lat": lat}).fetchone()
-        assert row is not None
+             "media_url": _media_url(form), "lon": lon, "lat": lat})
         if media is not None:
-            _attach_media(conn, placed, row[1], media)
+            incident = conn.execute("SELECT currval(pg_get_serial_sequence('gridgeo.incidents',"
+                                    " 'id'))").fetchone()
+            assert incident is not None
+            _attach_media(conn, placed, incident[0], media)
     return _json([{"service_request_id": row[0],
                    "service_notice": "已受理登记，可凭编号查询处理进度。",
                    "account_id": None}], 201)

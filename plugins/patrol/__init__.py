@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 
 @hookimpl
 def gridgeo_processes() -> list[ProcessContribution]:
+    # Staff only: a plan's stops are the due adits, which are not public.
     return [ProcessContribution(id="patrol-route",
-                                processor="gridgeo_plugins.patrol.process.PatrolRouteProcessor")]
+                                processor="gridgeo_plugins.patrol.process.PatrolRouteProcessor",
+                                access={"execute": ["viewer", "grid_worker", "police",
+                                                    "gis_editor", "admin"]})]
 
 
 @hookimpl

@@ -8,12 +8,14 @@ from gridgeo_plugins.patrol.store import load_route
 
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound
+from gridgeo.security.access import require_for
 
 patrol_blueprint = Blueprint("patrol_routes_gpx", __name__)
 
 
 @patrol_blueprint.get("/patrol-routes/<route_no>.gpx")
 def route_gpx(route_no: str) -> Response:
+    require_for("patrol_routes", "read")  # where and when a worker will be: not public
     with connection() as conn:
         route = load_route(conn, route_no)
     if route is None:

@@ -273,6 +273,23 @@ def _request_language() -> str | None:
     return request.args.get("lang") or request.headers.get("Accept-Language")
 
 
+def _outside_own_grids(conn: Any, area: bytes) -> str | None:
+    """Why a grid worker's routes are not stored: the area reaches beyond the grids
+    assigned to them (the core has already checked the write right itself)."""
+    from gridgeo.identity import current_identity
+
+    if current_identity().roles & {"gis_editor", "admin"}:
+        return None
+    inside = conn.execute(
+        "SELECT coalesce(ST_CoveredBy(%s::geometry, ST_Buffer(ST_Union(g.geom), 0.0001)),"
+        " false) FROM gridgeo.grids g"
+        " WHERE g.code = ANY (gridgeo.request_grid_codes())", (area,)).fetchone()
+    if inside and inside[0]:
+        return None
+    return ("the area reaches beyond your own grids; a grid worker stores patrol_routes only "
+            "inside the grids assigned to them (GET /me lists them), so nothing was stored")
+
+
 class PatrolRouteProcessor(BaseProcessor):
     """Plans, stores and returns patrol routes."""
 
@@ -298,6 +315,8 @@ class PatrolRouteProcessor(BaseProcessor):
                 raise _fail(str(exc)) from None
             routes = _route_dicts(req, drawn)
             store = _store_asked(data.get("store"))
+            why = _outside_own_grids(conn, req.area_wkb) if store else None
+            store = store and why is None
             if store and routes:
                 save_routes(conn, req.day, routes)
         if data.get("format") == "gpx":
@@ -306,6 +325,8 @@ class PatrolRouteProcessor(BaseProcessor):
                  "notes": planner.notes, "solver": req.solver if not quality else "postman",
                  "timing_s": {k: round(v, 3) for k, v in planner.timing.items()},
                  "language": req.language}
+        if why:
+            extra["why"] = why
         if planner.search:
             extra["search"] = planner.search
         if quality:

@@ -112,7 +112,7 @@ def due_targets(conn: Any, kind: str, area: bytes, day: dt.date,
         rows = conn.execute(
             "SELECT case_no, title, colour, ST_X(geom), ST_Y(geom), greatest(0, %s::date - "
             "(gridgeo.incident_deadline(accepted_at, colour) AT TIME ZONE gridgeo.local_tz())"
-            "::date) FROM gridgeo.incidents "
+            "::date) FROM gridgeo.incidents_view "
             "WHERE NOT gridgeo.incident_state_is_final(state) "
             "AND reported_at < (%s::date + 1)::timestamptz "
             "AND ST_Intersects(geom, %s::geometry) ORDER BY case_no",

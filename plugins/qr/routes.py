@@ -7,12 +7,14 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect
 from gridgeo_plugins.qr.images import Plate, plate_sheet_svg, qr_png, qr_svg
+from gridgeo_plugins.qr.notice import notice_page
 from gridgeo_plugins.qr.targets import QrKind, qr_kinds
 from psycopg import sql
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
+from gridgeo.security.access import allowed_for
 from gridgeo.settings import get_settings
 
 blueprint = Blueprint("gridgeo_qr", __name__)
@@ -49,8 +51,12 @@ def find_target(letter: str, code: str) -> tuple[QrKind, Any, str]:
 
 @blueprint.get("/q/<letter>/<code>")
 def scanned(letter: str, code: str) -> WerkzeugResponse:
-    """Where a phone lands after scanning a code: the item's own page."""
+    """Where a phone lands after scanning a code: the item's own page, or, for a caller
+    who may not read the collection (a resident scanning an adit plate), a notice page."""
     kind, item_id, _ = find_target(letter, code)
+    if not allowed_for(kind.collection, "read"):
+        return Response(notice_page(kind, code), mimetype="text/html",
+                        headers={"Cache-Control": "no-cache"})
     return redirect(f"{public_url()}/collections/{kind.collection}/items/{item_id}?f=html",
                     code=302)
 
