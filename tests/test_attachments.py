@@ -343,6 +343,9 @@ def test_open311_keeps_media_url_and_takes_a_media_upload(
     assert response.status_code == 201, response.text
     case_no = response.json()[0]["service_request_id"]
     status = requests.get(f"{base_url}/open311/v2/requests/{case_no}.json", timeout=30).json()
+    assert status[0]["media_url"] is None  # the public answer has no photo link
+    status = requests.get(f"{base_url}/open311/v2/requests/{case_no}.json", headers=ADMIN,
+                          timeout=30).json()
     assert status[0]["media_url"] == form["media_url"]
     with connect(demo_db_url) as conn:
         item, count = conn.execute(

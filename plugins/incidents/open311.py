@@ -21,6 +21,7 @@ from gridgeo_plugins.incidents.db import require_writer, write_transaction
 from gridgeo.db.pool import connection
 from gridgeo.errors import NotFound, RequestError
 from gridgeo.idempotency import idempotent
+from gridgeo.identity import current_identity
 
 blueprint = Blueprint("gridgeo_open311", __name__, url_prefix="/open311/v2")
 MAX_TEXT = 4000
@@ -188,4 +189,6 @@ def get_request(case_no: str) -> Response:
         "description": row[5], "agency_responsible": row[6],
         "requested_datetime": row[7].isoformat(), "updated_datetime": row[8].isoformat(),
         "expected_datetime": row[9].isoformat() if row[9] else None, "address": row[10],
-        "address_id": row[11], "lat": row[12], "long": row[13], "media_url": row[14]}])
+        "address_id": row[11], "lat": row[12], "long": row[13],
+        # A caller's photo link may show people: only for roles that see personal data.
+        "media_url": row[14] if current_identity().may_see_personal_data else None}])
