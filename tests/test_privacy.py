@@ -108,7 +108,9 @@ def _plant(conn: psycopg.Connection) -> tuple[Planted, dict[str, Any]]:
         "SELECT min(d.id) FROM gridgeo.incidents d JOIN gridgeo.incidents i ON i.id = %s"
         " WHERE d.category_code = '0601' AND d.grid_worker_id = i.grid_worker_id"
         "   AND d.police_grid_code = i.police_grid_code", (row[0],))[0]
-    event = fetch_row(conn, "SELECT max(id) FROM gridgeo.incident_events"
+    # The case's first event: the one its event list shows first (later tests' sweeps may
+    # add escalation events after it).
+    event = fetch_row(conn, "SELECT min(id) FROM gridgeo.incident_events"
                          " WHERE incident_id = %s", (row[0],))
     reporter = fetch_row(conn, "SELECT reporter_name, reporter_phone FROM gridgeo.incidents"
                             " WHERE id = %s", (row[0],))
@@ -139,7 +141,8 @@ def _unplant(conn: psycopg.Connection, planted: Planted, saved: dict[str, Any]) 
     conn.execute("UPDATE gridgeo.incidents SET title = %s, description = %s, state_note = %s,"
                  " reporter_name = %s, reporter_phone = %s WHERE id = %s",
                  (*saved["incident"], planted.incident))
-    conn.execute("UPDATE gridgeo.incident_events SET note = %s WHERE id = %s", saved["event"])
+    event_id, note = saved["event"]
+    conn.execute("UPDATE gridgeo.incident_events SET note = %s WHERE id = %s", (note, event_id))
     conn.execute("DELETE FROM gridgeo.inspections WHERE scan_uuid = %s", (saved["scan"],))
     conn.commit()
 
