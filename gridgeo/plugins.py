@@ -24,6 +24,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gridgeo_plugins.overlap",
     "gridgeo_plugins.topology",
     "gridgeo_plugins.attachments",
+    "gridgeo_plugins.fieldapi",
 )
 
 

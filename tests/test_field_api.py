@@ -1,0 +1,145 @@
+"""The field app's server API (issue #18) through the real server on the demo town:
+``/me/today``, client times of offline work, the app's style, glyphs and tile list."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import orjson
+import psycopg
+import pytest
+import requests
+
+from tests.conftest import (
+    JWT_AUDIENCE,
+    JWT_ISSUER,
+    JWT_KID,
+    ROLE_KEYS,
+    fetch_row,
+    jwt_private_key,
+)
+
+VIEWER = {"Authorization": f"Bearer {next(k for k, r in ROLE_KEYS.items() if r == 'viewer')}"}
+TODAY = "(now() AT TIME ZONE gridgeo.local_tz())::date"
+
+
+def staff_token(staff_no: str, role: str = "grid_worker") -> dict[str, str]:
+    """Bearer headers of a staff member's own sign-in token (subject = staff number)."""
+    now = int(time.time())
+    body = {"sub": staff_no, "iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "iat": now,
+            "exp": now + 600, "realm_access": {"roles": [role]}}
+    signed = jwt.encode(body, jwt_private_key(), algorithm="ES256", headers={"kid": JWT_KID})
+    return {"Authorization": f"Bearer {signed}"}
+
+
+@dataclass(frozen=True)
+class Day:
+    """What a worker's day must show, planted in the demo town (and taken out after)."""
+
+    staff_no: str
+    grids: list[str]
+    scanned: str  # a greenhouse of theirs scanned this month: not due
+    due: str  # one not scanned this month: due
+    case_no: str  # an open case assigned to them
+    route_no: str  # today's route, stops stored out of order
+    others_route: str  # another worker's route today
+
+
+_WORKER = """
+SELECT s.id, s.staff_no, array_agg(DISTINCT a.grid_code ORDER BY a.grid_code)
+  FROM gridgeo.staff s JOIN gridgeo.grid_assignments a ON a.staff_id = s.id
+ WHERE s.role = 'grid_worker' AND s.active
+   AND EXISTS (SELECT FROM gridgeo.incidents_view v WHERE v.grid_worker_id = s.id
+                  AND NOT gridgeo.incident_state_is_final(v.state))
+ GROUP BY s.id, s.staff_no
+HAVING (SELECT count(*) FROM gridgeo.greenhouses_due d
+         WHERE d.grid_code = ANY (array_agg(a.grid_code))) >= 2
+ ORDER BY s.staff_no LIMIT 1"""
+_ROUTE = f"""
+INSERT INTO gridgeo.patrol_routes (route_no, name, patrol_kind, travel_mode, patrol_date,
+    assignee_id, stops, geom)
+VALUES (%s, 'field api test', 'visit_targets', 'walking', {TODAY}, %s, %s::jsonb,
+        ST_Multi(ST_SetSRID(ST_MakeLine(ST_MakePoint(%s, %s), ST_MakePoint(%s, %s)), 4490)))"""
+
+
+def _plant_route(conn: psycopg.Connection, route_no: str, staff_id: int,
+                 at: tuple[float, float]) -> None:
+    stops = [{"seq": seq, "code": f"S{seq}"} for seq in (3, 1, 2)]
+    conn.execute(_ROUTE, (route_no, staff_id, orjson.dumps(stops).decode(), at[0], at[1],
+                          at[0] + 0.001, at[1] + 0.001))
+
+
+@pytest.fixture(scope="module")
+def day(demo_db_url: str, base_url: str) -> Iterator[Day]:
+    from gridgeo.db.pool import connect
+
+    with connect(demo_db_url) as conn:
+        staff_id, staff_no, grids = fetch_row(conn, _WORKER)
+        (scanned, scanned_before), (due, _) = conn.execute(
+            "SELECT gh_no, last_scanned_at FROM gridgeo.greenhouses_due"
+            " WHERE grid_code = ANY (%s) ORDER BY gh_no LIMIT 2", (grids,)).fetchall()
+        case_no = fetch_row(conn, "SELECT case_no FROM gridgeo.incidents_view"
+                                  " WHERE grid_worker_id = %s AND NOT"
+                                  " gridgeo.incident_state_is_final(state) ORDER BY case_no"
+                                  " LIMIT 1", (staff_id,))[0]
+        other_id = fetch_row(conn, "SELECT id FROM gridgeo.staff WHERE role = 'grid_worker'"
+                                   " AND id <> %s ORDER BY id LIMIT 1", (staff_id,))[0]
+        x, y = fetch_row(conn, "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c"
+                               " FROM gridgeo.grids WHERE code = %s) p", (grids[0],))
+        conn.execute("UPDATE gridgeo.greenhouses SET last_scanned_at = now() WHERE gh_no = %s",
+                     (scanned,))
+        _plant_route(conn, "XCFIELDAPI-1", staff_id, (x, y))
+        _plant_route(conn, "XCFIELDAPI-2", other_id, (x, y))
+        conn.commit()
+        try:
+            yield Day(staff_no, list(grids), scanned, due, case_no, "XCFIELDAPI-1",
+                      "XCFIELDAPI-2")
+        finally:
+            conn.execute("DELETE FROM gridgeo.patrol_routes WHERE route_no LIKE 'XCFIELDAPI-%'")
+            conn.execute("UPDATE gridgeo.greenhouses SET last_scanned_at = %s WHERE gh_no = %s",
+                         (scanned_before, scanned))
+            conn.commit()
+
+
+def today(base_url: str, headers: dict[str, str]) -> requests.Response:
+    return requests.get(f"{base_url}/me/today", headers=headers, timeout=60)
+
+
+def test_me_today_is_the_workers_day(base_url: str, day: Day) -> None:
+    response = today(base_url, staff_token(day.staff_no))
+    assert response.status_code == 200, response.text
+    assert "private" in response.headers["Cache-Control"]
+    body: dict[str, Any] = response.json()
+    assert body["worker"]["staff"]["staff_no"] == day.staff_no
+    assert body["grids"]["type"] == "FeatureCollection"
+    assert sorted(f["id"] for f in body["grids"]["features"]) == day.grids
+    assert all(f["geometry"]["type"] == "MultiPolygon" for f in body["grids"]["features"])
+    due = [g["gh_no"] for g in body["due"]["greenhouses"]]
+    assert day.due in due and day.scanned not in due
+    assert {g["grid_code"] for g in body["due"]["greenhouses"]} <= set(day.grids)
+    assert {a["grid_code"] for a in body["due"]["adits"]} <= set(day.grids)
+    cases = {c["case_no"]: c for c in body["cases"]}
+    assert cases[day.case_no]["assigned_to_me"] is True and cases[day.case_no]["state"]
+    assert "reporter_name" not in cases[day.case_no] and "deadline_at" in cases[day.case_no]
+    routes = {r["route_no"]: r for r in body["routes"]}
+    assert day.others_route not in routes
+    assert [s["seq"] for s in routes[day.route_no]["stops"]] == [1, 2, 3]
+    assert routes[day.route_no]["geometry"]["type"] == "MultiLineString"
+    west, south, east, north = body["bbox"]
+    for feature in body["grids"]["features"]:
+        for ring in feature["geometry"]["coordinates"][0]:
+            for lon, lat in ring:
+                assert west <= lon <= east and south <= lat <= north
+
+
+def test_me_today_needs_a_person(base_url: str) -> None:
+    assert today(base_url, {}).status_code == 401
+    role_key = today(base_url, VIEWER)
+    assert role_key.status_code == 403
+    assert "personal API key" in role_key.json()["description"]
+    stranger = today(base_url, staff_token("NOBODY-0"))
+    assert stranger.status_code == 403 and "NOBODY-0" in stranger.json()["description"]
