@@ -25,6 +25,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gridgeo_plugins.topology",
     "gridgeo_plugins.attachments",
     "gridgeo_plugins.fieldapi",
+    "gridgeo_plugins.reports",
 )
 
 

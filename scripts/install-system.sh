@@ -15,6 +15,9 @@ packages=(
   nginx pgbackrest systemd openssl curl python3
   # Tests of running behind a transaction-mode pooler (docs/scaling.md).
   pgbouncer
+  # Town reports (plugins/reports): WeasyPrint lays out the PDF with Pango; the tests read
+  # it back with pdftotext and pdffonts (poppler-utils).
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
 )
 
 missing=()
