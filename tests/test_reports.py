@@ -142,7 +142,15 @@ def _worker_names(conn: psycopg.Connection, monday: date) -> set[str]:
         (start, start + timedelta(days=7)))}
 
 
-def test_a_viewer_sees_no_worker_names(base_url: str, weekly: dict[str, Any],
+def _sensitive_names(conn: psycopg.Connection, monday: date) -> set[str]:
+    start = datetime(monday.year, monday.month, monday.day, tzinfo=SHANGHAI)
+    return {r[0] for r in conn.execute(
+        "SELECT DISTINCT c.name_zh FROM gridgeo.incidents i JOIN gridgeo.incident_categories c"
+        " ON c.code = i.category_code WHERE c.sensitive AND i.reported_at >= %s"
+        " AND i.reported_at < %s", (start, start + timedelta(days=7)))}
+
+
+def test_a_viewer_sees_no_worker_or_sensitive_category_names(base_url: str, weekly: dict[str, Any],
                                        week: tuple[str, date],
                                        conn: psycopg.Connection) -> None:
     names = _worker_names(conn, week[1])
@@ -157,6 +165,12 @@ def test_a_viewer_sees_no_worker_names(base_url: str, weekly: dict[str, Any],
     book = load_workbook(io.BytesIO(requests.get(_link(seen, "xlsx"), headers=VIEWER,
                                                  timeout=60).content))
     assert "按网格员" not in book.sheetnames
+    # Sensitive categories: counted (the lines still add up to the total), never named.
+    sensitive = _sensitive_names(conn, week[1])
+    assert sensitive and any(name in admin_html for name in sensitive)
+    categories = _sheet(book, "按事件类别")[1:]
+    assert not {row[1] for row in categories} & sensitive
+    assert sum(row[2] for row in categories) == weekly["totals"]["accepted"]
     assert requests.get(f"{base_url}/reports", timeout=30).status_code == 404
     refused = _execute(base_url, {"period": week[0]}, VIEWER)
     assert refused.status_code == 200 and refused.json()["stored"] is False

@@ -26,7 +26,7 @@ WITH cases AS (
     SELECT v.case_no, v.colour, v.state, v.category_code, v.category_name,
            c.name_en AS category_name_en, v.grid_code, g.name AS grid_name,
            v.department_code, v.department_name, v.grid_worker_id, v.grid_worker_name,
-           v.deadline_at,
+           v.deadline_at, c.sensitive,
            CASE WHEN v.state IN ('resolved', 'verified', 'closed') THEN 'resolved'
                 WHEN v.state IN ('invalid', 'duplicate') THEN 'invalid'
                 ELSE 'in_progress' END AS outcome,
@@ -56,6 +56,7 @@ SELECT CASE WHEN GROUPING(category_code) = 0 THEN 'category'
             WHEN GROUPING(department_code) = 0 THEN min(department_name)
             WHEN GROUPING(grid_worker_id) = 0 THEN min(grid_worker_name) END,
        CASE WHEN GROUPING(category_code) = 0 THEN min(category_name_en) END,
+       CASE WHEN GROUPING(category_code) = 0 THEN bool_or(sensitive) ELSE false END,
        count(*), count(*) FILTER (WHERE outcome = 'resolved'),
        count(*) FILTER (WHERE outcome = 'in_progress'),
        count(*) FILTER (WHERE outcome = 'invalid'),
@@ -67,7 +68,7 @@ SELECT CASE WHEN GROUPING(category_code) = 0 THEN 'category'
 """
 _COLOUR_CASES = _CASES + """
 SELECT case_no, category_name, category_name_en, grid_code, grid_name, state, deadline_at,
-       on_time, overdue
+       on_time, overdue, sensitive
   FROM cases WHERE colour = %(colour)s ORDER BY case_no
 """
 
@@ -80,6 +81,7 @@ class Row:
     name: str | None
     counts: dict[str, int]
     name_en: str | None = None
+    sensitive: bool = False  # a sensitive category (or all of them, merged)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -96,10 +98,19 @@ class Figures:
         default_factory=lambda: {name: [] for name in BREAKDOWNS})
     colour_cases: list[dict[str, Any]] = field(default_factory=list)
 
-    def without_workers(self) -> Figures:
-        """The same figures for readers without personal-data rights: no worker names."""
+    def for_public(self) -> Figures:
+        """The figures for everyone but the roles that see personal data and sensitive
+        categories: no worker names, and sensitive categories counted in one line, never
+        named (docs/security.md)."""
+        categories = [row for row in self.breakdowns["category"] if not row.sensitive]
+        hidden = [row for row in self.breakdowns["category"] if row.sensitive]
+        if hidden:
+            categories.append(Row(None, None, {m: sum(r.counts[m] for r in hidden)
+                                               for m in MEASURES}, sensitive=True))
+        cases = [{**case, "category": None, "category_en": None} if case["sensitive"]
+                 else case for case in self.colour_cases]
         return Figures(self.period, self.made_at, self.town,
-                       {**self.breakdowns, "worker": []}, self.colour_cases)
+                       {**self.breakdowns, "worker": [], "category": categories}, cases)
 
 
 def _bounds(conn: psycopg.Connection, period: Period) -> dict[str, Any]:
@@ -113,8 +124,9 @@ def town_figures(conn: psycopg.Connection, period: Period) -> Figures:
     """The figures of ``period`` as the connection's identity may see them."""
     params = _bounds(conn, period)
     figures = Figures(period, datetime.now(local_zone(conn)))
-    for breakdown, key, name, name_en, *counts in conn.execute(_FIGURES, params).fetchall():
-        row = Row(key, name, dict(zip(MEASURES, counts, strict=True)), name_en)
+    for breakdown, key, name, name_en, sensitive, *counts in conn.execute(
+            _FIGURES, params).fetchall():
+        row = Row(key, name, dict(zip(MEASURES, counts, strict=True)), name_en, sensitive)
         if breakdown == "town":
             figures.town = row
         else:
@@ -123,6 +135,6 @@ def town_figures(conn: psycopg.Connection, period: Period) -> Figures:
         {"case_no": r[0], "category": r[1], "category_en": r[2], "grid_code": r[3],
          "grid_name": r[4], "state": r[5],
          "deadline_at": r[6].astimezone(params["t0"].tzinfo) if r[6] else None,
-         "on_time": r[7], "overdue": r[8]}
+         "on_time": r[7], "overdue": r[8], "sensitive": r[9]}
         for r in conn.execute(_COLOUR_CASES, params).fetchall()]
     return figures

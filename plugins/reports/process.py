@@ -113,7 +113,7 @@ class TownReport(BaseProcessor):
             if storing:
                 made_by = current_identity().subject or "anonymous"
                 report_id = store.save(conn, figures, language, made_by, replace=True)
-                stored = store.found(conn, audience(), report_id or 0)
+                stored = store.found(conn, audience(conn), report_id or 0)
                 if stored is not None:
                     answer.update(stored=True, report=describe(stored, _server_url()))
         return answer

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import orjson
+import psycopg
 from flask import Blueprint, Response, request
 from gridgeo_plugins.reports import documents, store
 from gridgeo_plugins.reports.periods import KINDS
@@ -33,11 +34,15 @@ def _config() -> dict[str, Any]:
     return CONFIG  # type: ignore[no-any-return]
 
 
-def audience() -> str:
-    """Which files the caller receives: 'personal' (worker names) or 'public'."""
+def audience(conn: psycopg.Connection) -> str:
+    """Which files the caller receives: 'personal' (worker names, sensitive categories
+    named) for roles with the reports personal rule that also handle sensitive categories
+    (the database's own rule, gridgeo.deployment sensitive_roles), else 'public'."""
     resource = _config()["resources"].get(COLLECTION) or {"type": "collection"}
-    personal = may_see_personal(current_identity(), COLLECTION, resource)
-    return "personal" if personal else "public"
+    if not may_see_personal(current_identity(), COLLECTION, resource):
+        return "public"
+    row = conn.execute("SELECT gridgeo.request_handles_sensitive()").fetchone()
+    return "personal" if row and row[0] else "public"
 
 
 def _server_url() -> str:
@@ -81,25 +86,27 @@ def listing() -> Response:
     kind, language = _choice("kind", KINDS), _choice("language", LANGUAGES)
     limit, offset = _integer("limit", 50, MAX_LIMIT), _integer("offset", 0, 10**9)
     with connection(read=True) as conn:
-        reports = store.listed(conn, audience(), kind, language, limit, offset)
+        reports = store.listed(conn, audience(conn), kind, language, limit, offset)
     server = _server_url()
     return _json({"reports": [describe(r, server) for r in reports],
                   "links": [{"rel": "self", "type": "application/json",
                              "href": f"{server}/reports"}]})
 
 
-def _report(report_id: int) -> store.StoredReport:
+def _report(report_id: int) -> tuple[store.StoredReport, str]:
+    """The report as the caller receives it, and which files those are."""
     require_for(COLLECTION, "read")
     with connection(read=True) as conn:
-        report = store.found(conn, audience(), report_id)
+        who = audience(conn)
+        report = store.found(conn, who, report_id)
     if report is None:
         raise NotFound(f"No report with id {report_id}; GET /reports lists them.")
-    return report
+    return report, who
 
 
 @blueprint.get("/reports/<int:report_id>")
 def one(report_id: int) -> Response:
-    return _json(describe(_report(report_id), _server_url()))
+    return _json(describe(_report(report_id)[0], _server_url()))
 
 
 def _pdf_sha(report_id: int, who: str) -> str:
@@ -126,11 +133,10 @@ def _missing(report_id: int, fmt: str) -> RequestError:
 
 @blueprint.get("/reports/<int:report_id>/report.<fmt>")
 def download(report_id: int, fmt: str) -> Response:
-    report = _report(report_id)
+    report, who = _report(report_id)
     if fmt not in report.formats:
         raise NotFound(f"report {report_id} has no {fmt} file; it has "
                        f"{', '.join(report.formats)}.")
-    who = audience()
     if fmt == "pdf":
         sha: str | None = _pdf_sha(report_id, who)
     else:

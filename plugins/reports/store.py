@@ -58,7 +58,7 @@ def rendered(figures: Figures, language: str, town: str) -> dict[tuple[str, str]
     """HTML, CSV and XLSX for each audience (the PDF waits until it is first asked for)."""
     files = {}
     for audience in AUDIENCES:
-        shown = figures if audience == "personal" else figures.without_workers()
+        shown = figures if audience == "personal" else figures.for_public()
         with_workers = audience == "personal"
         files[(audience, "html")] = documents.as_html(shown, language, town,
                                                       with_workers).encode()

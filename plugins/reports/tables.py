@@ -35,6 +35,8 @@ def _measure_cells(row: Row) -> list[Cell]:
 def _row_name(row: Row, breakdown: str, language: str, w: dict[str, str]) -> str:
     if breakdown == "colour":
         return w.get(row.key or "", row.key or "")
+    if breakdown == "category" and row.key is None and row.sensitive:
+        return w["sensitive_categories"]
     if breakdown == "category" and language == "en" and row.name_en:
         return row.name_en
     return row.name or w["unassigned"]
@@ -60,7 +62,8 @@ def _colour_cases(figures: Figures, language: str) -> Table:
     header = [w["case_no"], w["category_column"], w["grid_column"], w["state"],
               w["deadline"], w["on_time"], w["overdue"]]
     rows: list[list[Cell]] = [
-        [c["case_no"], c["category_en"] if language == "en" else c["category"],
+        [c["case_no"], (c["category_en"] if language == "en" else c["category"])
+         or w["sensitive_categories"],
          c["grid_name"] or c["grid_code"] or "-", _state(c["state"], language),
          c["deadline_at"].strftime("%Y-%m-%d %H:%M") if c["deadline_at"] else "-",
          w["yes"] if c["on_time"] else w["no"], w["yes"] if c["overdue"] else w["no"]]

@@ -19,8 +19,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "yellow": "黄色", "orange": "橙色", "red": "红色",
         "rhythm_yellow": "日清周报", "rhythm_orange": "周清月报", "rhythm_red": "月清季报",
         "none": "本期无此类事件。", "yes": "是", "no": "否", "unassigned": "未指定",
-        "workers_left_out": "网格员姓名属于个人信息，仅向有权查看个人信息的角色提供。",
+        "workers_left_out": "网格员姓名属于个人信息、敏感类别的名称仅向有权查看的角色提供；"
+                            "此处敏感类别合并计数。",
         "town": "本镇", "category_column": "类别", "grid_column": "网格",
+        "sensitive_categories": "敏感类别（合计，不列名称）",
     },
     "en": {
         "weekly": "weekly report", "monthly": "monthly report",
@@ -40,9 +42,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "rhythm_red": "cleared monthly, reported quarterly",
         "none": "No such cases in this period.", "yes": "yes", "no": "no",
         "unassigned": "unassigned",
-        "workers_left_out": "Grid workers' names are personal data, given only to roles "
-                            "that may see personal data.",
+        "workers_left_out": "Grid workers' names (personal data) and the names of sensitive "
+                            "categories are given only to the roles that may see them; "
+                            "sensitive categories are counted together here.",
         "town": "The town", "category_column": "Category", "grid_column": "Grid",
+        "sensitive_categories": "sensitive categories (together, unnamed)",
     },
 }
 
