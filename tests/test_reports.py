@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,28 +204,37 @@ def test_a_wrong_period_or_language_is_a_sentence(base_url: str, inputs: dict[st
     assert answer.status_code == 400 and words in answer.text, answer.text
 
 
-@pytest.fixture()
-def memory_store(demo_db_url: str) -> Iterator[MemoryStore]:
-    """A store plugin's dict (the hook several web nodes share storage through)."""
+@contextmanager
+def _offered(store: MemoryStore) -> Iterator[MemoryStore]:
+    """A store plugin's store (the hook several web nodes share storage through)."""
     from gridgeo import hookimpl
     from gridgeo.plugins import get_plugin_manager
     from gridgeo.storage import get_store
 
-    memory = MemoryStore()
-
-    class MemoryPlugin:
+    class StorePlugin:
         @hookimpl
         def gridgeo_attachment_store(self, settings: object) -> MemoryStore:
-            return memory
+            return store
 
     pm = get_plugin_manager()
-    pm.register(MemoryPlugin(), name="report-memory-store")
+    pm.register(StorePlugin(), name="report-test-store")
     get_store.cache_clear()
     try:
-        yield memory
+        yield store
     finally:
-        pm.unregister(name="report-memory-store")
+        pm.unregister(name="report-test-store")
         get_store.cache_clear()
+
+
+@pytest.fixture()
+def memory_store(demo_db_url: str) -> Iterator[MemoryStore]:
+    with _offered(MemoryStore()) as store:
+        yield store
+
+
+class BrokenStore(MemoryStore):
+    def put(self, key: str, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
 
 
 def test_the_scheduled_task_makes_each_period_once(memory_store: MemoryStore,
@@ -269,3 +279,18 @@ def test_the_report_routes_are_in_the_openapi_document(base_url: str) -> None:
                          timeout=60).json()["paths"]
     assert {"/reports", "/reports/{reportId}", "/reports/{reportId}/report.{format}",
             "/processes/town-report/execution"} <= set(paths)
+
+
+def test_a_report_whose_files_cannot_be_stored_leaves_no_row(demo_db_url: str) -> None:
+    """The store fails (a full disk): the tick says so and keeps no row, so the next
+    tick makes the report."""
+    from gridgeo_plugins.reports.schedule import make_due_reports
+
+    starts = [date(2030, 12, 30), date(2030, 12, 1), date(2030, 10, 1)]
+    with _offered(BrokenStore()), connect(demo_db_url, autocommit=True) as conn:
+        with conn.transaction():
+            outcome = make_due_reports(conn, datetime(2031, 1, 6, 9, tzinfo=SHANGHAI))
+        kept = conn.execute("SELECT count(*) FROM gridgeo.town_reports WHERE period_start"
+                            " = ANY(%s)", (starts,)).fetchone()
+    assert outcome == "not stored, tried again next tick: 2031-W01 zh, 2030-12 zh, 2030-Q4 zh"
+    assert kept == (0,)
