@@ -155,7 +155,9 @@ def test_a_viewer_sees_no_worker_or_sensitive_category_names(base_url: str, week
                                        week: tuple[str, date],
                                        conn: psycopg.Connection) -> None:
     names = _worker_names(conn, week[1])
-    admin_html = requests.get(_link(weekly, "html"), headers=ADMIN, timeout=60).text
+    admin_answer = requests.get(_link(weekly, "html"), headers=ADMIN, timeout=60)
+    assert "default-src 'none'" in admin_answer.headers["Content-Security-Policy"]
+    admin_html = admin_answer.text
     assert names and any(name in admin_html for name in names)
     listing = requests.get(f"{base_url}/reports", headers=VIEWER, timeout=60)
     assert listing.status_code == 200

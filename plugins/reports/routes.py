@@ -148,6 +148,9 @@ def download(report_id: int, fmt: str) -> Response:
     response = Response(data, mimetype=documents.MEDIA_TYPES[fmt])
     response.headers["ETag"] = f'"{sha}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if fmt == "html":  # a document, not a page: no scripts, nothing loaded from elsewhere
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
     name = f"{report.kind}-{report.period_start}-{report.language}.{fmt}"
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
     return response
