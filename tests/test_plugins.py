@@ -41,7 +41,9 @@ def test_builtin_plugins_contribute_every_collection() -> None:
 def test_builtin_migrations_cover_core_and_every_collection() -> None:
     pm = build_plugin_manager(load_entry_points=False)
     namespaces = {m.namespace for batch in pm.hook.gridgeo_migrations() for m in batch}
-    assert namespaces == {"core", "jobs", "attachments"}
+    # Plugins add namespaces of their own (reports, fieldapi, ...); these three are the core's.
+    assert {"core", "jobs", "attachments"} <= namespaces
+    assert "incidents" not in namespaces  # collections' migrations come with the collection
     personal = {c.id: set(c.personal_fields) for b in pm.hook.gridgeo_collections() for c in b}
     assert personal["incidents"] == {"reporter_name", "reporter_phone", "reporter_id_number"}
 
