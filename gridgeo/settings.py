@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     scrub_patterns: list[str] = Field(
         default_factory=list, description="more regular expressions (PostgreSQL syntax) removed "
         "from free text for roles without personal-data rights, besides phones and ID numbers")
+    client_time_max_age_days: int = Field(
+        7, ge=1, description="how many days old a time a device recorded offline (a scan's "
+        "scanned_at, an incident's reported_at) may be when it reaches the server")
     retention_days: int = Field(
         730, ge=1, description="days after a case is final before its personal data is "
         "anonymised (`gridgeo privacy anonymise`)")

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -14,7 +16,9 @@ import psycopg
 import pytest
 import requests
 
+from gridgeo.settings import Settings
 from tests.conftest import (
+    CLIENT_TIME_MAX_AGE_DAYS,
     JWT_AUDIENCE,
     JWT_ISSUER,
     JWT_KID,
@@ -47,6 +51,8 @@ class Day:
     case_no: str  # an open case assigned to them
     route_no: str  # today's route, stops stored out of order
     others_route: str  # another worker's route today
+    inside: tuple[float, float]  # a point in their first grid
+    category: str  # the category of their case
 
 
 _WORKER = """
@@ -82,10 +88,11 @@ def day(demo_db_url: str, base_url: str) -> Iterator[Day]:
         (scanned, scanned_before), (due, _) = conn.execute(
             "SELECT gh_no, last_scanned_at FROM gridgeo.greenhouses_due"
             " WHERE grid_code = ANY (%s) ORDER BY gh_no LIMIT 2", (grids,)).fetchall()
-        case_no = fetch_row(conn, "SELECT case_no FROM gridgeo.incidents_view"
+        case_no, category = fetch_row(conn, "SELECT case_no, category_code FROM"
+                                  " gridgeo.incidents_view"
                                   " WHERE grid_worker_id = %s AND NOT"
                                   " gridgeo.incident_state_is_final(state) ORDER BY case_no"
-                                  " LIMIT 1", (staff_id,))[0]
+                                  " LIMIT 1", (staff_id,))
         other_id = fetch_row(conn, "SELECT id FROM gridgeo.staff WHERE role = 'grid_worker'"
                                    " AND id <> %s ORDER BY id LIMIT 1", (staff_id,))[0]
         x, y = fetch_row(conn, "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c"
@@ -97,7 +104,7 @@ def day(demo_db_url: str, base_url: str) -> Iterator[Day]:
         conn.commit()
         try:
             yield Day(staff_no, list(grids), scanned, due, case_no, "XCFIELDAPI-1",
-                      "XCFIELDAPI-2")
+                      "XCFIELDAPI-2", (x, y), category)
         finally:
             conn.execute("DELETE FROM gridgeo.patrol_routes WHERE route_no LIKE 'XCFIELDAPI-%'")
             conn.execute("UPDATE gridgeo.greenhouses SET last_scanned_at = %s WHERE gh_no = %s",
@@ -143,3 +150,66 @@ def test_me_today_needs_a_person(base_url: str) -> None:
     assert "personal API key" in role_key.json()["description"]
     stranger = today(base_url, staff_token("NOBODY-0"))
     assert stranger.status_code == 403 and "NOBODY-0" in stranger.json()["description"]
+
+
+def _ago(days: float) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+def test_offline_scans_keep_their_time_within_the_window(base_url: str, day: Day,
+                                                         conn: psycopg.Connection) -> None:
+    assert Settings.model_fields["client_time_max_age_days"].default == 7
+    gh_no, x, y = fetch_row(conn, "SELECT gh_no, ST_X(p), ST_Y(p) FROM (SELECT gh_no,"
+                                  " ST_PointOnSurface(geom) p FROM gridgeo.greenhouses"
+                                  " WHERE gh_no = %s) g", (day.due,))
+
+    def scan(scanned_at: str) -> requests.Response:
+        body = {"scan_uuid": str(uuid.uuid4()), "target_collection": "greenhouses",
+                "target_code": gh_no, "position": [x, y], "accuracy_m": 5,
+                "result": "in_use", "scanned_at": scanned_at}
+        return requests.post(f"{base_url}/scans", json=body, headers=staff_token(day.staff_no),
+                             timeout=60)
+
+    too_old = scan(_ago(CLIENT_TIME_MAX_AGE_DAYS + 1))
+    assert too_old.status_code == 400, too_old.text
+    sentence = too_old.json()["description"]
+    assert "scanned_at" in sentence and f"{CLIENT_TIME_MAX_AGE_DAYS} days" in sentence
+    assert scan(_ago(-1 / 12)).status_code == 400  # two hours ahead: the device clock
+    sent = _ago(CLIENT_TIME_MAX_AGE_DAYS - 1)
+    kept = scan(sent)
+    assert kept.status_code == 201, kept.text
+    scanned_at, received_at = fetch_row(
+        conn, "SELECT scanned_at, received_at FROM gridgeo.inspections WHERE id = %s",
+        (kept.json()["inspection_id"],))
+    assert scanned_at == datetime.fromisoformat(sent)
+    assert received_at - scanned_at > timedelta(days=CLIENT_TIME_MAX_AGE_DAYS - 2)
+
+
+def test_offline_reports_keep_their_time_and_are_mine(base_url: str, day: Day,
+                                                     conn: psycopg.Connection) -> None:
+    title = f"field api {uuid.uuid4().hex[:8]}"
+
+    def report(reported_at: str) -> requests.Response:
+        feature = {"type": "Feature",
+                   "geometry": {"type": "Point", "coordinates": list(day.inside)},
+                   "properties": {"category_code": day.category, "title": title,
+                                  "source": "grid_worker", "reported_at": reported_at}}
+        return requests.post(f"{base_url}/collections/incidents/items", json=feature,
+                             headers=staff_token(day.staff_no), timeout=60)
+
+    too_old = report(_ago(CLIENT_TIME_MAX_AGE_DAYS + 1))
+    assert too_old.status_code == 400, too_old.text
+    assert "reported_at" in too_old.json()["description"]
+    assert fetch_row(conn, "SELECT count(*) FROM gridgeo.incidents WHERE title = %s",
+                     (title,)) == (0,)
+    sent = _ago(2)
+    created = report(sent)
+    assert created.status_code == 201, created.text
+    case_no, reported_at, received_at = fetch_row(
+        conn, "SELECT i.case_no, i.reported_at, e.at FROM gridgeo.incidents i"
+              " JOIN gridgeo.incident_events e ON e.incident_id = i.id"
+              " AND e.from_state IS NULL WHERE i.title = %s", (title,))
+    assert reported_at == datetime.fromisoformat(sent)
+    assert received_at - reported_at > timedelta(days=1)
+    mine = {c["case_no"]: c for c in today(base_url, staff_token(day.staff_no)).json()["cases"]}
+    assert mine[case_no]["reported_by_me"] is True

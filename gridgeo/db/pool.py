@@ -47,7 +47,8 @@ _unit: ContextVar[psycopg.Connection | None] = ContextVar("gridgeo_unit_of_work"
 # One statement, one round trip: the request's identity (row-level security, audit) and
 # what used to be session settings. TimeZone is the deployment's (gridgeo.timezone); QR
 # links in the views are built from the public URL; gridgeo.scrub_text also removes the
-# deployment's own patterns (core/011_privacy.sql).
+# deployment's own patterns (core/011_privacy.sql); a time a device recorded offline may be
+# client_time_max_age old (fieldapi/001_client_times.sql).
 _TRANSACTION_SETTINGS = """
 SELECT set_config('search_path', 'gridgeo, public', true),
        set_config('statement_timeout', %(timeout)s, true),
@@ -57,7 +58,8 @@ SELECT set_config('search_path', 'gridgeo, public', true),
        set_config('gridgeo.roles', %(roles)s, true),
        set_config('gridgeo.staff_no', %(staff_no)s, true),
        set_config('gridgeo.actor', %(actor)s, true),
-       set_config('gridgeo.outside_territory', %(outside)s, true)"""
+       set_config('gridgeo.outside_territory', %(outside)s, true),
+       set_config('gridgeo.client_time_max_age', %(client_time_max_age)s, true)"""
 
 
 _zone: tuple[float, str] | None = None
@@ -86,7 +88,8 @@ def _as_caller(conn: psycopg.Connection) -> None:
         "roles": ",".join(sorted(identity.effective_roles)),
         "staff_no": identity.staff_no or "",
         "actor": identity.subject or "anonymous",
-        "outside": "allow" if outside_territory_allowed() else ""})
+        "outside": "allow" if outside_territory_allowed() else "",
+        "client_time_max_age": f"{settings.client_time_max_age_days} days"})
 
 
 def open_pool(url: str, max_size: int, pooler: bool | None = None) -> ConnectionPool:

@@ -5,9 +5,18 @@ bounded window for times a device sends hours after the fact (schema/)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint
 
 from gridgeo import hookimpl
+from gridgeo.catalog import load_migrations
+from gridgeo.contributions import Migration
+
+
+@hookimpl
+def gridgeo_migrations() -> list[Migration]:
+    return list(load_migrations("fieldapi", Path(__file__).parent / "schema"))
 
 
 @hookimpl
