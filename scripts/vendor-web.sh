@@ -94,4 +94,7 @@ mkdir -p "$static/css" "$static/img"
 cp "$pygeoapi_static/css/default.css" "$static/css/"
 cp "$pygeoapi_static/img/"* "$static/img/"
 
+# The field map's glyph ranges (gridgeo/static/glyphs/).
+"$root/scripts/vendor-glyphs.sh"
+
 du -sh "$vendor"

@@ -213,3 +213,123 @@ def test_offline_reports_keep_their_time_and_are_mine(base_url: str, day: Day,
     assert received_at - reported_at > timedelta(days=1)
     mine = {c["case_no"]: c for c in today(base_url, staff_token(day.staff_no)).json()["cases"]}
     assert mine[case_no]["reported_by_me"] is True
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    shift = n = 0
+    while True:
+        byte = buf[i]
+        i += 1
+        n |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return n, i
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
+    """The (field number, value) pairs of a protocol buffers message (varints and bytes)."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        if key & 7 == 0:
+            value, i = _varint(buf, i)
+            yield key >> 3, value
+        else:
+            assert key & 7 == 2, key
+            length, i = _varint(buf, i)
+            yield key >> 3, buf[i:i + length]
+            i += length
+
+
+def glyphs_of(pbf: bytes) -> dict[int, dict[int, Any]]:
+    """The glyphs of a glyph range PBF (glyphs.proto) by code point."""
+    (number, stack), = list(_fields(pbf))
+    assert number == 1 and isinstance(stack, bytes)
+    found = [dict(_fields(g)) for n, g in _fields(stack) if n == 3 and isinstance(g, bytes)]
+    return {int(g[1]): g for g in found}
+
+
+def test_glyph_ranges_are_served_offline(base_url: str) -> None:
+    style = requests.get(f"{base_url}/field/style.json", timeout=60).json()
+    url = style["glyphs"].replace("{fontstack}", "Open Sans Regular,Arial Unicode MS Regular")
+    latin = requests.get(url.replace("{range}", "0-255"), timeout=30)
+    assert latin.status_code == 200 and latin.headers["Content-Type"] == "application/x-protobuf"
+    glyphs = glyphs_of(latin.content)
+    assert set(map(ord, "AZaz09é")) <= set(glyphs)
+    for glyph in glyphs.values():
+        width, height = glyph.get(3, 0), glyph.get(4, 0)
+        assert len(glyph.get(2, b"")) == ((width + 6) * (height + 6) if width else 0)
+    assert max(glyphs[ord("A")][2]) > 191  # inside the letter: past the SDF edge (0.75)
+    assert glyphs_of(requests.get(url.replace("{range}", "512-767"), timeout=30).content) == {}
+    assert requests.get(url.replace("{range}", "0-10"), timeout=30).status_code == 400
+    unknown = requests.get(f"{base_url}/field/glyphs/Comic Sans/0-255.pbf", timeout=30)
+    assert unknown.status_code == 404 and "Open Sans Regular" in unknown.json()["description"]
+
+
+def _tile(template: str, z: int, lon: float, lat: float) -> str:
+    import math
+
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return template.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
+
+
+def test_the_field_style_uses_only_this_servers_pieces(base_url: str, day: Day,
+                                                       conn: psycopg.Connection) -> None:
+    response = requests.get(f"{base_url}/field/style.json", timeout=60)
+    assert response.status_code == 200, response.text
+    style = response.json()
+    assert style["version"] == 8 and style["glyphs"].startswith(base_url)
+    sources = style["sources"]
+    assert {"grids", "roads", "greenhouses", "mine_tunnels", "addresses", "hillshade"} <= \
+        set(sources)
+    ids = [layer["id"] for layer in style["layers"]]
+    assert len(ids) == len(set(ids))
+    assert all(layer.get("source", "grids") in sources for layer in style["layers"])
+    assert ids.index("field-hillshade") < ids.index("field-grid-names")
+    for name, source in sources.items():
+        if source["type"] == "vector":
+            lon, lat = fetch_row(conn, f"SELECT ST_X(p), ST_Y(p) FROM (SELECT"
+                                       f" ST_PointOnSurface(geom) p FROM gridgeo.{name}"
+                                       " ORDER BY id LIMIT 1) f")
+            tile = requests.get(_tile(source["tiles"][0], 15, lon, lat), timeout=60)
+            assert tile.status_code == 200 and tile.content, (name, tile.status_code)
+        elif source["type"] == "geojson":
+            # Adits are not public: the app sends the worker's token (transformRequest).
+            items = requests.get(source["data"], headers=staff_token(day.staff_no), timeout=60)
+            assert items.status_code == 200 and items.json()["features"], name
+        else:
+            image = requests.get(source["url"], timeout=60)
+            assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
+        assert str(source.get("url") or source.get("data") or source["tiles"][0]).startswith(
+            base_url)
+
+
+def test_my_tiles_cover_my_grids_and_are_bounded(base_url: str, day: Day,
+                                                 conn: psycopg.Connection) -> None:
+    def tiles(zooms: str, headers: dict[str, str] | None = None) -> requests.Response:
+        return requests.get(f"{base_url}/me/tiles", params={"zooms": zooms}, timeout=60,
+                            headers=headers or staff_token(day.staff_no))
+
+    pack = tiles("14-15")
+    assert pack.status_code == 200, pack.text
+    body = pack.json()
+    assert body["count"] == len(body["tiles"]) == len(set(body["tiles"])) > 0
+    assert body["bbox"] == today(base_url, staff_token(day.staff_no)).json()["bbox"]
+    style = requests.get(f"{base_url}/field/style.json", timeout=60).json()
+    grids = style["sources"]["grids"]["tiles"][0]
+    inside = _tile(grids, 15, *day.inside)
+    assert inside in body["tiles"] and _tile(grids, 16, *day.inside) not in body["tiles"]
+    assert requests.get(inside, timeout=60).status_code == 200
+    assert {u.split("/tiles/")[0] for u in body["tiles"]} <= \
+        {s["tiles"][0].split("/tiles/")[0] for s in style["sources"].values() if "tiles" in s}
+    assert style["glyphs"].split("{")[0] in " ".join(body["assets"]).replace("%20", " ")
+    town_staff = fetch_row(conn, "SELECT s.staff_no FROM gridgeo.staff s JOIN"
+                                 " gridgeo.grid_assignments a ON a.staff_id = s.id JOIN"
+                                 " gridgeo.grids g ON g.code = a.grid_code WHERE s.active"
+                                 " ORDER BY ST_Area(g.geom) DESC, s.staff_no LIMIT 1")[0]
+    too_many = tiles("10-16", staff_token(town_staff))
+    assert too_many.status_code == 413 and "fewer zooms" in too_many.json()["description"]
+    assert tiles("14-x").status_code == 400 and tiles("16-14").status_code == 400
+    assert tiles("14", VIEWER).status_code == 403

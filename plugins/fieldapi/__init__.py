@@ -21,9 +21,10 @@ def gridgeo_migrations() -> list[Migration]:
 
 @hookimpl
 def gridgeo_blueprints() -> list[Blueprint]:
+    from gridgeo_plugins.fieldapi.routes import field_map_blueprint
     from gridgeo_plugins.fieldapi.today import today_blueprint
 
-    return [today_blueprint()]
+    return [today_blueprint(), field_map_blueprint()]
 
 
 @hookimpl
