@@ -113,3 +113,44 @@ class Gauge:
     name: str
     documentation: str
     sql: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A staff member an event is for (told by an escalation), with their channels.
+    Addresses and ids are personal data: used to send, never logged or answered."""
+
+    staff_no: str
+    name: str
+    email: str | None = None
+    wecom_id: str | None = None
+    dingtalk_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event to one destination, as the delivery sweep hands it to channel plugins.
+
+    ``event`` is the JSON document of the incident event (gridgeo.notify_event_payload);
+    ``url`` and ``secret`` are the subscription's (webhooks, robots), ``recipients`` the
+    people it is for (e-mail: the one addressee; robots: everyone told, to @-mention).
+    """
+
+    id: int
+    channel: str
+    event: dict[str, Any]
+    attempt: int
+    url: str | None = None
+    secret: str | None = None
+    recipients: tuple[Recipient, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What happened to one attempt. ``error`` is a sentence for the delivery log;
+    ``final`` gives up at once (a destination refused by the allow-list, no address)."""
+
+    delivered: bool
+    status_code: int | None = None
+    error: str | None = None
+    final: bool = False

@@ -12,6 +12,8 @@ import pluggy
 
 from gridgeo.contributions import (
     CollectionContribution,
+    Delivery,
+    DeliveryOutcome,
     Gauge,
     IncidentCategory,
     Migration,
@@ -213,4 +215,31 @@ def gridgeo_attachment_store(settings: Settings) -> AttachmentStore | None:
     Called once per server process, on the first upload or download. With no plugin
     offering one, blobs are files under ``GRIDGEO_HOME/data/attachments``; two plugins
     offering one is an error. See ``gridgeo.storage.AttachmentStore`` for the methods.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Notifications: called by the notification delivery sweep (plugins/notify)
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def gridgeo_notification_channels() -> list[str]:
+    """Return the channels this plugin delivers (``webhook``, ``email``, ``wecom``).
+
+    Called when a subscription is created (its channel must be one of them) and by the
+    delivery sweep; a channel two plugins name is an error.
+    """
+
+
+@hookspec
+def gridgeo_deliver_event(delivery: Delivery) -> DeliveryOutcome | None:
+    """Deliver one incident event to one destination; None when ``delivery.channel`` is
+    not this plugin's.
+
+    Called by the delivery sweep (a scheduled task) for each due delivery, in the
+    transaction that claimed it (FOR UPDATE SKIP LOCKED: one sweep per delivery), so the
+    outcome and the claim commit together. Send with a time limit and never raise for a
+    failed send: answer ``DeliveryOutcome(delivered=False, error=...)`` and the sweep
+    retries with backoff until ``GRIDGEO_WEBHOOK_MAX_TRIES``. Exactly one plugin answers.
     """

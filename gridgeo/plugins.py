@@ -26,6 +26,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gridgeo_plugins.attachments",
     "gridgeo_plugins.fieldapi",
     "gridgeo_plugins.reports",
+    "gridgeo_plugins.notify",
+    "gridgeo_plugins.notify_robots",
 )
 
 

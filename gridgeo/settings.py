@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(15.0, gt=0, description="how often it looks")
     escalation_sweep_seconds: int = Field(
         300, gt=0, description="the period of the incident escalation sweep (督办)")
+    # Outbound requests (webhooks, robots, process callbacks) only to these destinations.
+    webhook_allow: list[str] = Field(
+        default_factory=list, description='hosts and networks the server may call back, JSON '
+        '["hooks.example.org", "10.2.0.0/16", "127.0.0.1"]; empty: no outbound calls')
+    webhook_backoff_s: float = Field(
+        30.0, gt=0, description="wait before a failed delivery's first retry; doubled each time")
+    webhook_max_tries: int = Field(8, ge=1, description="attempts before a delivery is given up")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="one outbound request's time limit")
+    notify_sweep_seconds: int = Field(
+        5, gt=0, description="the period of the notification delivery sweep")
+    smtp_url: str | None = Field(
+        None, description="mail server for notifications: smtp://[user:password@]host[:port] "
+        "(STARTTLS when offered) or smtps://...; unset: no e-mail")
+    smtp_from: str = Field("gridgeo@localhost", description="the sender of notification mail")
     public_url: str | None = Field(None, description="URL clients reach; defaults to host:port")
     config_file: Path = Field(default_factory=default_config_file)
     dem_path: Path | None = Field(None, description="DEM GeoTIFF; defaults to home/data/dem.tif")

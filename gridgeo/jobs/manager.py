@@ -19,11 +19,11 @@ from pygeoapi.process.base import (
     ProcessorGenericError,
 )
 from pygeoapi.process.manager.base import BaseManager
-from pygeoapi.util import JobStatus
+from pygeoapi.util import JobStatus, Subscriber
 
 from gridgeo.errors import DatabaseUnavailable
 from gridgeo.identity import Identity, current_identity
-from gridgeo.jobs import reset_reporter, set_reporter, store
+from gridgeo.jobs import callbacks, reset_reporter, set_reporter, store
 from gridgeo.ops.requests import request_id
 from gridgeo.process_writes import note_refusal, store_refusal, without_storing
 
@@ -43,12 +43,34 @@ def identity_from_record(record: dict[str, Any]) -> Identity:
 
 
 def run_processor(processor: BaseProcessor, job_id: str, data: dict[str, Any],
-                  requested_outputs: Any) -> tuple[str, Any, JobStatus]:
-    """Execute with progress reporting; the result or the failure is stored on the job.
+                  requested_outputs: Any, subscriber: Subscriber | None = None
+                  ) -> tuple[str, Any, JobStatus]:
+    """Execute with progress reporting and the subscriber's callbacks; the result or the
+    failure is stored on the job.
 
     A process that stores what it computes runs with storing switched off when the
     caller may not write there (gridgeo.process_writes): sync or async, one check.
     """
+    mimetype, outputs, status = _run_processor(processor, job_id, data, requested_outputs)
+    if subscriber is not None:
+        _call_back(subscriber, job_id, mimetype, outputs, status)
+    return mimetype, outputs, status
+
+
+def _call_back(subscriber: Subscriber, job_id: str, mimetype: str, outputs: Any,
+               status: JobStatus) -> None:
+    """As pygeoapi does: the outputs to successUri (a JSON status document when they are
+    not JSON), the exception document to failedUri."""
+    if status == JobStatus.successful:
+        body = outputs if mimetype in JSON_TYPES else callbacks.status_document(
+            job_id, "successful", f"Job complete; its result is at /jobs/{job_id}/results")
+        callbacks.send(subscriber.success_uri, body, job_id, "success")
+    else:
+        callbacks.send(subscriber.failed_uri, outputs, job_id, "failed")
+
+
+def _run_processor(processor: BaseProcessor, job_id: str, data: dict[str, Any],
+                   requested_outputs: Any) -> tuple[str, Any, JobStatus]:
     token = set_reporter(store.ThrottledReporter(job_id))
     refusal = store_refusal(processor.metadata, data)
     if refusal is not None:
@@ -92,6 +114,8 @@ class JobManager(BaseManager):
     def __init__(self, manager_def: dict[str, Any]):
         super().__init__(manager_def)
         self.is_async = True
+        # Callbacks go only to allowed destinations (gridgeo.jobs.callbacks).
+        self.supports_subscribing = True
         self.output_dir = None  # results live in the jobs table, not in files
 
     def get_jobs(self, status: JobStatus | None = None, limit: int | None = None,
@@ -143,6 +167,7 @@ class JobManager(BaseManager):
                          requested_outputs=store.Jsonb(requested_outputs),
                          requested_response=requested_response,
                          identity=store.Jsonb(identity_record(identity)),
+                         subscriber=store.Jsonb(callbacks.to_record(subscriber)),
                          message="Job queued for a worker")
         store.notify()
         return "application/json", None, JobStatus.accepted
@@ -151,7 +176,11 @@ class JobManager(BaseManager):
                               requested_outputs: Any = None, subscriber: Any = None,
                               requested_response: Any = None) -> tuple[str, Any, JobStatus]:
         store.update_job(job_id, status="running", started=datetime.now().astimezone())
-        mimetype, outputs, status = run_processor(p, job_id, data_dict, requested_outputs)
+        if subscriber is not None:
+            callbacks.send(subscriber.in_progress_uri, callbacks.status_document(
+                job_id, "running", "Job started"), job_id, "in progress")
+        mimetype, outputs, status = run_processor(p, job_id, data_dict, requested_outputs,
+                                                  subscriber)
         if status == JobStatus.successful and requested_response == "document":
             outputs = {"outputs": [outputs]}
         return mimetype, outputs, status

@@ -12,7 +12,7 @@ from pygeoapi.plugin import load_plugin
 
 from gridgeo.errors import DatabaseUnavailable
 from gridgeo.identity import reset_identity, set_identity
-from gridgeo.jobs import store
+from gridgeo.jobs import callbacks, store
 from gridgeo.jobs.heartbeat import start_heartbeat
 from gridgeo.jobs.manager import identity_from_record, run_processor
 
@@ -54,7 +54,12 @@ def run_job(job: dict[str, Any], processors: dict[str, dict[str, Any]]) -> None:
         processor.set_job_id(job_id)
         LOGGER.info("running job %s (%s) queued by request %s", job_id, job["process_id"],
                     job.get("request_id") or "-")
-        run_processor(processor, job_id, job.get("inputs") or {}, job.get("requested_outputs"))
+        subscriber = callbacks.from_record(job.get("subscriber"))
+        if subscriber is not None:
+            callbacks.send(subscriber.in_progress_uri, callbacks.status_document(
+                job_id, "running", "Job started"), job_id, "in progress")
+        run_processor(processor, job_id, job.get("inputs") or {}, job.get("requested_outputs"),
+                      subscriber)
     finally:
         reset_identity(token)
 

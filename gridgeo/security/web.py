@@ -36,9 +36,11 @@ def check_access(request: Request, config: dict[str, Any]) -> None:
         if not isinstance(body, dict):
             raise RequestError('the body must be a JSON object: {"inputs": {...}}.')
         if body.get("subscriber") is not None:
-            # pygeoapi would POST to any URL the caller names, from inside our network.
-            raise RequestError("callbacks (subscriber) are not supported: this server calls "
-                               "no URL a request names; leave subscriber out.")
+            # pygeoapi would POST to any URL the caller names, from inside our network:
+            # only destinations on the allow-list (GRIDGEO_WEBHOOK_ALLOW) are called.
+            from gridgeo.jobs.callbacks import check_subscriber
+
+            check_subscriber(body["subscriber"])
 
 
 def hide_unreadable_paths(document: dict[str, Any], config: dict[str, Any]) -> bool:
