@@ -127,6 +127,9 @@ def server_env(database_url: str, home: Path, port: int) -> dict[str, str]:
                # The suite dates its scans months back, so they leave this month's due
                # lists alone; the field API's test checks the window at this age.
                GRIDGEO_CLIENT_TIME_MAX_AGE_DAYS=str(CLIENT_TIME_MAX_AGE_DAYS),
+               # Webhooks and process callbacks may reach receivers a test starts on
+               # loopback (tests/test_notify.py); every other destination stays refused.
+               GRIDGEO_WEBHOOK_ALLOW='["127.0.0.1"]',
                # No escalation sweeps writing events into data other tests count; the
                # scheduler's own tests start schedulers on a database of their own.
                GRIDGEO_SCHEDULER="false")

@@ -1,8 +1,8 @@
 -- requires: incidents/011, core/012
 -- Notifications (docs/field-operations.md#notifications): a transactional outbox. Every
--- incident event (a transition, dispatch, colour change, warning, escalation) is copied to
--- gridgeo.notify_outbox by a trigger, with one delivery row per channel it goes to, in the
--- transaction that writes the event: an event that commits is never lost, one that rolls
+-- incident event (a transition, dispatch, colour change, warning, escalation) that goes
+-- somewhere is copied to gridgeo.notify_outbox by a trigger, with one delivery row per
+-- destination, in the transaction that writes the event: an event that commits is never lost, one that rolls
 -- back is never sent. The scheduler's delivery sweep claims due deliveries (FOR UPDATE
 -- SKIP LOCKED) and hands each to the channel plugins (gridgeo_deliver_event).
 
@@ -75,30 +75,39 @@ CREATE FUNCTION gridgeo.notify_incident_event() RETURNS trigger
 DECLARE
     caller_mode text := current_setting('gridgeo.maintenance', true);
     incident gridgeo.incidents;
-    outbox bigint;
 BEGIN
+    -- Most events go nowhere (no subscription, nobody with an address told): no row.
+    IF NOT EXISTS (SELECT 1 FROM gridgeo.notify_subscriptions)
+       AND NEW.kind NOT IN ('warning', 'escalation') THEN
+        RETURN NULL;
+    END IF;
     -- The case as it is, whoever wrote the event (a hotline that may not read it back, a
     -- scheduler): the outbox is the system's record, not the caller's answer.
     PERFORM set_config('gridgeo.maintenance', 'on', true);
     SELECT * INTO incident FROM gridgeo.incidents WHERE id = NEW.incident_id;
     PERFORM set_config('gridgeo.maintenance', coalesce(caller_mode, ''), true);
-    INSERT INTO gridgeo.notify_outbox (event_id, incident_id, kind, payload)
-    VALUES (NEW.id, NEW.incident_id, NEW.kind, gridgeo.notify_event_payload(NEW, incident))
-    RETURNING id INTO outbox;
 
-    INSERT INTO gridgeo.notify_deliveries (outbox_id, channel, subscription_id)
-    SELECT outbox, s.channel, s.id FROM gridgeo.notify_subscriptions s
-     WHERE (s.event_kinds = '{}' OR NEW.kind = ANY (s.event_kinds))
-       AND (s.categories = '{}' OR incident.category_code = ANY (s.categories))
-       AND (s.colours = '{}' OR incident.colour = ANY (s.colours));
-
-    -- Warnings and escalations go by e-mail to each staff member told who has an address.
-    INSERT INTO gridgeo.notify_deliveries (outbox_id, channel, recipient_staff_no)
-    SELECT outbox, 'email', s.staff_no
-      FROM jsonb_array_elements(coalesce(NEW.detail -> 'told', '[]')) t
-      JOIN gridgeo.staff s ON s.staff_no = t ->> 'code'
-     WHERE NEW.kind IN ('warning', 'escalation') AND t ->> 'kind' = 'staff'
-       AND s.active AND s.email IS NOT NULL;
+    WITH targets AS (
+        SELECT s.channel, s.id AS subscription_id, NULL::text AS staff_no
+          FROM gridgeo.notify_subscriptions s
+         WHERE (s.event_kinds = '{}' OR NEW.kind = ANY (s.event_kinds))
+           AND (s.categories = '{}' OR incident.category_code = ANY (s.categories))
+           AND (s.colours = '{}' OR incident.colour = ANY (s.colours))
+        UNION ALL
+        -- Warnings and escalations go by e-mail to each staff member told with an address.
+        SELECT 'email', NULL, s.staff_no
+          FROM jsonb_array_elements(coalesce(NEW.detail -> 'told', '[]')) t
+          JOIN gridgeo.staff s ON s.staff_no = t ->> 'code'
+         WHERE NEW.kind IN ('warning', 'escalation') AND t ->> 'kind' = 'staff'
+           AND s.active AND s.email IS NOT NULL),
+    outbox AS (
+        INSERT INTO gridgeo.notify_outbox (event_id, incident_id, kind, payload)
+        SELECT NEW.id, NEW.incident_id, NEW.kind, gridgeo.notify_event_payload(NEW, incident)
+         WHERE EXISTS (SELECT 1 FROM targets)
+        RETURNING id)
+    INSERT INTO gridgeo.notify_deliveries (outbox_id, channel, subscription_id,
+                                           recipient_staff_no)
+    SELECT o.id, t.channel, t.subscription_id, t.staff_no FROM outbox o, targets t;
     RETURN NULL;
 END $$;
 
