@@ -88,10 +88,13 @@ def parse_url(url: str, field: str = "url") -> Destination:
 
 def check_url(url: str, allowed: AllowList | None = None, field: str = "url") -> Destination:
     """Refuse a URL that is not http(s) or whose host is not on the allow-list (checked
-    when the URL is given: listed by name, or an address or a name that resolves only
-    into listed networks)."""
+    when the URL is given: listed by name — not resolved yet, so a robot can be set up
+    before its name resolves here — or an address or a name that resolves only into
+    listed networks)."""
     destination = parse_url(url, field)
-    resolve(destination, allowed or allow_list(), field)
+    allowed = allowed or allow_list()
+    if destination.host not in allowed.hosts:
+        resolve(destination, allowed, field)
     return destination
 
 
