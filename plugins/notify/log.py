@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
-from gridgeo_plugins.notify.subscriptions import BASE, _json, blueprint, require_admin
+from gridgeo_plugins.notify.subscriptions import BASE, blueprint, json_response, require_admin
 from psycopg.rows import dict_row
 
 from gridgeo.db.pool import connection
@@ -57,4 +57,4 @@ def deliveries() -> Response:
     filters = _filters()
     with connection(read=True) as conn:
         rows = conn.cursor(row_factory=dict_row).execute(_LOG, filters).fetchall()
-    return _json({"deliveries": [_entry(r) for r in rows]})
+    return json_response({"deliveries": [_entry(r) for r in rows]})

@@ -30,7 +30,7 @@ _COLUMNS = ("id, channel, url, event_kinds, categories, colours, description, cr
             " created_by")
 
 
-def _json(body: Any, status: int = 200) -> Response:
+def json_response(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
@@ -136,7 +136,7 @@ def create() -> Response:
             " %(event_kinds)s, %(categories)s, %(colours)s, %(description)s)"
             f" RETURNING {_COLUMNS}", values).fetchone()
     assert row is not None  # INSERT ... RETURNING answers its row
-    response = _json(described(row), 201)
+    response = json_response(described(row), 201)
     response.headers["Location"] = f"{BASE}/subscriptions/{row['id']}"
     return response
 
@@ -147,7 +147,7 @@ def listing() -> Response:
     with connection(read=True) as conn:
         rows = conn.cursor(row_factory=dict_row).execute(
             f"SELECT {_COLUMNS} FROM gridgeo.notify_subscriptions ORDER BY id").fetchall()
-    return _json({"subscriptions": [described(r) for r in rows], "channels": channels()})
+    return json_response({"subscriptions": [described(r) for r in rows], "channels": channels()})
 
 
 def _id(subscription_id: str) -> int:
@@ -165,7 +165,7 @@ def one(subscription_id: str) -> Response:
             (_id(subscription_id),)).fetchone()
     if row is None:
         raise NotFound(f"No subscription {subscription_id}.")
-    return _json(described(row))
+    return json_response(described(row))
 
 
 @blueprint.delete(f"{BASE}/subscriptions/<subscription_id>")
