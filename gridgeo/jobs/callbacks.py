@@ -75,3 +75,10 @@ def send(url: str | None, body: Any, job_id: str, which: str) -> None:
     except Exception as exc:  # a callback never fails the job it reports
         LOGGER.warning("job %s: %s callback to %s failed: %s", job_id, which, url,
                        outbound.failure_sentence(exc))
+
+
+def job_started(subscriber: Subscriber | None, job_id: str) -> None:
+    """The in-progress callback, when a worker (or a synchronous request) starts the job."""
+    if subscriber is not None:
+        send(subscriber.in_progress_uri, status_document(job_id, "running", "Job started"),
+             job_id, "in progress")

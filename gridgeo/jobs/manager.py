@@ -176,9 +176,7 @@ class JobManager(BaseManager):
                               requested_outputs: Any = None, subscriber: Any = None,
                               requested_response: Any = None) -> tuple[str, Any, JobStatus]:
         store.update_job(job_id, status="running", started=datetime.now().astimezone())
-        if subscriber is not None:
-            callbacks.send(subscriber.in_progress_uri, callbacks.status_document(
-                job_id, "running", "Job started"), job_id, "in progress")
+        callbacks.job_started(subscriber, job_id)
         mimetype, outputs, status = run_processor(p, job_id, data_dict, requested_outputs,
                                                   subscriber)
         if status == JobStatus.successful and requested_response == "document":

@@ -55,9 +55,7 @@ def run_job(job: dict[str, Any], processors: dict[str, dict[str, Any]]) -> None:
         LOGGER.info("running job %s (%s) queued by request %s", job_id, job["process_id"],
                     job.get("request_id") or "-")
         subscriber = callbacks.from_record(job.get("subscriber"))
-        if subscriber is not None:
-            callbacks.send(subscriber.in_progress_uri, callbacks.status_document(
-                job_id, "running", "Job started"), job_id, "in progress")
+        callbacks.job_started(subscriber, job_id)
         run_processor(processor, job_id, job.get("inputs") or {}, job.get("requested_outputs"),
                       subscriber)
     finally:
