@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -96,10 +97,17 @@ def db_url() -> None:
               help="replace a town imported with gridgeo import (refused otherwise)")
 @click.option("--remove", is_flag=True,
               help="empty the demo's tables instead, to import a real town")
-def demo(seed: int, scale: int, if_missing: bool, replace_town: bool, remove: bool) -> None:
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="the reference day the town's cases are dated back from "
+                   "[default: today in the town]; same seed and day, same town")
+def demo(seed: int, scale: int, if_missing: bool, replace_town: bool, remove: bool,
+         day: datetime | None) -> None:
     """Generate the demo town and load it into the database (replaces the demo's data)."""
     from gridgeo.db.pool import connect
     from gridgeo.demo import DemoError, remove_demo, run_demo
+    from gridgeo.demo.town import TIME_ZONE
+
+    reference_day = day.date() if day else datetime.now(TIME_ZONE).date()
 
     try:
         with connect() as conn:
@@ -107,7 +115,8 @@ def demo(seed: int, scale: int, if_missing: bool, replace_town: bool, remove: bo
                 remove_demo(conn, _say)
                 return
             run_demo(conn, seed=seed, scale=scale, if_missing=if_missing,
-                     dem_path=get_settings().dem, progress=_say, replace_town=replace_town)
+                     dem_path=get_settings().dem, progress=_say, replace_town=replace_town,
+                     reference_day=reference_day)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from exc
 

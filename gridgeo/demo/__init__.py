@@ -1,7 +1,10 @@
 """The deterministic demo town (or county of towns): generate it and load it.
 
-Same seed and scale, same data: every random draw comes from generators seeded by the
-seed and the town's number, and the clock is a fixed reference time, never the wall clock.
+Same seed, scale and reference day, same data: every random draw comes from generators
+seeded by the seed and the town's number, and every time is drawn before the reference
+day's start, never read from the wall clock. `gridgeo demo` takes today as the reference
+day, so the town looks live; the escalation sweep then runs once on the wall clock, as the
+scheduler would, so the overdue cases carry their escalations (督办).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import pathlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date, datetime
 from itertools import islice
 from multiprocessing import get_context
 
@@ -20,7 +24,7 @@ import psycopg
 from gridgeo.demo.county import COUNTY_CODE, DemGrid, TownSpec, layout_county
 from gridgeo.demo.load import CountyLoader
 from gridgeo.demo.terrain import NODATA, write_dem
-from gridgeo.demo.town import STEPS, TownRows, generate_town
+from gridgeo.demo.town import REFERENCE_DAY, STEPS, TownRows, generate_town, reference_time
 from gridgeo.plugins import get_plugin_manager
 
 __all__ = ["DemoError", "generate_town", "layout_county", "remove_demo", "run_demo"]
@@ -62,32 +66,34 @@ def remove_demo(conn: psycopg.Connection, progress: Callable[[str], None]) -> No
     progress("demo removed: the database is ready for gridgeo import")
 
 
-def _generated(specs: list[TownSpec], grid: DemGrid, seed: int,
+def _generated(specs: list[TownSpec], grid: DemGrid, seed: int, reference: datetime,
                progress: Callable[[str], None]) -> Iterator[TownRows]:
     """Towns in order; beyond one town, generated ahead in worker processes (spawned, so
     no database connection is inherited) while the parent loads the previous ones."""
     if len(specs) == 1:
-        yield generate_town(specs[0], grid, seed, progress)
+        yield generate_town(specs[0], grid, seed, progress, reference)
         return
     # The database backend needs a core of its own for the loading triggers.
     workers = max(1, min(2, (os.cpu_count() or 2) - 1))
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         queue = iter(specs)
-        pending: list[Future[TownRows]] = [pool.submit(generate_town, spec, grid, seed)
+        pending: list[Future[TownRows]] = [pool.submit(generate_town, spec, grid, seed,
+                                                       None, reference)
                                            for spec in islice(queue, _AHEAD)]
         while pending:
             town = pending.pop(0).result()
             following = next(queue, None)
             if following is not None:
-                pending.append(pool.submit(generate_town, following, grid, seed))
+                pending.append(pool.submit(generate_town, following, grid, seed, None,
+                                           reference))
             yield town
 
 
 def _load_towns(loader: CountyLoader, specs: list[TownSpec], grid: DemGrid, seed: int,
-                progress: Callable[[str], None]) -> np.ndarray:
+                reference: datetime, progress: Callable[[str], None]) -> np.ndarray:
     """Generate and load every town; return the county DEM they make up."""
     dem = np.full((grid.height, grid.width), NODATA, dtype=np.float32)
-    for number, town in enumerate(_generated(specs, grid, seed, progress), 1):
+    for number, town in enumerate(_generated(specs, grid, seed, reference, progress), 1):
         window = dem[town.dem_row:town.dem_row + town.elevation.shape[0],
                      town.dem_col:town.dem_col + town.elevation.shape[1]]
         window[town.inside] = town.elevation[town.inside]
@@ -102,11 +108,20 @@ def _load_towns(loader: CountyLoader, specs: list[TownSpec], grid: DemGrid, seed
     return dem
 
 
+def run_loop(conn: psycopg.Connection) -> str:
+    """What the scheduler would have done by now: one escalation sweep (warnings for cases
+    near their deadline, escalations of overdue ones), recorded as events."""
+    row = conn.execute("SELECT gridgeo.incident_escalation_sweep()").fetchone()
+    # Notifications of these events go here too once a channel is built (n1-notify):
+    # the demo's delivery log is filled from the same events.
+    return str(row[0]) if row else ""
+
+
 def run_demo(conn: psycopg.Connection, *, seed: int, scale: int, if_missing: bool,
              dem_path: pathlib.Path, progress: Callable[[str], None],
-             replace_town: bool = False) -> None:
-    """Generate the demo county (``scale`` towns), write its DEM to ``dem_path`` and replace
-    all domain data in one transaction.
+             replace_town: bool = False, reference_day: date = REFERENCE_DAY) -> None:
+    """Generate the demo county (``scale`` towns) as of ``reference_day``, write its DEM to
+    ``dem_path`` and replace all domain data in one transaction.
 
     A town imported into this database is never replaced silently: with ``if_missing``
     it is left alone (``make demo`` then serves it), otherwise only ``replace_town`` lets
@@ -130,15 +145,17 @@ def run_demo(conn: psycopg.Connection, *, seed: int, scale: int, if_missing: boo
     try:
         loader = CountyLoader(conn)
         loader.begin()
-        dem = _load_towns(loader, specs, grid, seed, progress)
+        reference = reference_time(reference_day)
+        dem = _load_towns(loader, specs, grid, seed, reference, progress)
         before = time.perf_counter()
         write_dem(partial, grid, dem)
         progress(f"[{STEPS + 1}/{STEPS + 2}] DEM: {dem_path} "
                  f"({time.perf_counter() - before:.1f} s)")
         before = time.perf_counter()
-        loader.finish(seed, scale)
+        loader.finish(seed, scale, reference)
         # Plugins' reference rows (e.g. incident categories) come back after the truncate.
         get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
+        progress(f"closed loop as of today: {run_loop(conn)}")
         os.replace(partial, dem_path)
         conn.commit()
     except BaseException:

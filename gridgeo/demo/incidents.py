@@ -44,6 +44,13 @@ _STAGE = {"reported": 0, "invalid": 0, "duplicate": 0, "accepted": 1, "dispatche
 _FALLBACK = ("reported", "accepted", "in_progress", "resolved", "verified")
 # States entered some hours after their last stage time (a decision, a start, a refusal).
 _LATER = {"invalid", "duplicate", "in_progress", "returned", "reopened"}
+# Cases accepted this many days before the reference day and still in progress. A handling
+# clock is longer on a hard (C) grid (red 30 days or 6 weeks, orange 7 or 10 days:
+# incidents/007), so the ages straddle both: near the deadline (past the warning share)
+# on one kind of grid, just overdue on the other.
+_RUNNING_OUT = (("red", 25.0), ("red", 26.5), ("red", 28.0), ("red", 29.5), ("red", 34.5),
+                ("red", 36.5), ("red", 38.5), ("red", 40.5), ("orange", 5.8), ("orange", 6.3),
+                ("orange", 6.8), ("orange", 8.2), ("orange", 8.8), ("orange", 9.5))
 
 
 @dataclass
@@ -156,7 +163,7 @@ def generate_incidents(sites: Sites, town_name: str, reference: datetime, mining
         day[k] = DAYS - 1 - k
     source = pick(_SOURCE, rng, count)
     hour = rng.choice(np.arange(24), count, p=_hour_weights())
-    title = _category_names()
+    town = _Town(sites, town_name, _category_names(), rng)
     incidents = []
     for i in range(count):
         start = (reference - timedelta(days=int(day[i]) + 1)).replace(hour=int(hour[i]))
@@ -165,23 +172,57 @@ def generate_incidents(sites: Sites, town_name: str, reference: datetime, mining
         colour = _colours(category[i], rng) if i >= forced else ("yellow", "orange", "red")[i % 3]
         state, times, entered = _settle(target[i], _stage_times(reported, colour, rng),
                                         reference, rng)
-        xy, door, place, short = _place(category[i], sites, rng)
-        kind = title[category[i]]
-        agency = _AGENCY.get(category[i]) or _AGENCY[category[i][:2]]
+        incidents.append(town.incident(category[i], colour, state, source[i], times, entered,
+                                       reference))
+    return incidents + _running_out(town, weights, reference)
+
+
+@dataclass
+class _Town:
+    """What every incident of a town draws on: its sites, name and category titles."""
+
+    sites: Sites
+    name: str
+    titles: dict[str, str]
+    rng: np.random.Generator
+
+    def incident(self, category: str, colour: str, state: str, source: str,
+                 times: list[datetime | None], entered: datetime,
+                 reference: datetime) -> Incident:
+        rng = self.rng
+        xy, door, place, short = _place(category, self.sites, rng)
+        kind = self.titles[category]
+        agency = _AGENCY.get(category) or _AGENCY[category[:2]]
         county_level = agency.endswith("局")
-        resident = source[i] in ("hotline", "resident_app")
+        resident = source in ("hotline", "resident_app")
         reporter = ((names.fake_resident(int(rng.integers(1, 10_000))),
                      names.fake_phones(rng, 1)[0], names.fake_id_numbers(rng, 1)[0])
                     if resident else (None, None, None))
-        incidents.append(Incident(
-            category_code=category[i], title=f"{kind}：{short}",
-            description=f"{_SOURCE_ZH[source[i]]}：{place}发现{kind}问题，请核实处置。",
-            colour=colour, state=state, source=source[i], times=times, state_changed_at=entered,
+        return Incident(
+            category_code=category, title=f"{kind}：{short}",
+            description=f"{_SOURCE_ZH[source]}：{place}发现{kind}问题，请核实处置。",
+            colour=colour, state=state, source=source, times=times, state_changed_at=entered,
             updated_at=min(reference, entered + timedelta(seconds=int(rng.integers(60, 5400)))),
             agency_responsible=(f"{names.COUNTY}{agency}" if county_level
-                                else f"{town_name}{agency}"),
-            address_text=place, door=door, reporter=reporter, x=float(xy[0]), y=float(xy[1])))
-    return incidents
+                                else f"{self.name}{agency}"),
+            address_text=place, door=door, reporter=reporter, x=float(xy[0]), y=float(xy[1]))
+
+
+def _running_out(town: _Town, weights: dict[str, float], reference: datetime
+                 ) -> list[Incident]:
+    """Cases in progress whose handling clock runs out around the reference day, so the
+    town shows cases near their deadline (临期) and just overdue (超期) whatever day it
+    is generated on."""
+    category = pick(tuple(weights.items()), town.rng, len(_RUNNING_OUT))
+    cases = []
+    for k, (colour, days) in enumerate(_RUNNING_OUT):
+        accepted = reference - timedelta(days=days, seconds=int(town.rng.integers(0, 3600)))
+        reported = accepted - timedelta(seconds=int(town.rng.integers(600, 7200)))
+        dispatched = accepted + timedelta(seconds=int(town.rng.integers(1800, 14400)))
+        times: list[datetime | None] = [reported, accepted, dispatched, None, None, None]
+        cases.append(town.incident(category[k], colour, "in_progress", "grid_worker", times,
+                                   dispatched + timedelta(hours=2), reference))
+    return cases
 
 
 def _hour_weights() -> np.ndarray:

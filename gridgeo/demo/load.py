@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import psycopg
@@ -18,7 +18,7 @@ from psycopg import sql
 from gridgeo.demo.county import COUNTY_CODE
 from gridgeo.demo.incidents import offered_categories
 from gridgeo.demo.people import county_departments
-from gridgeo.demo.town import REFERENCE, TIME_ZONE, TownRows
+from gridgeo.demo.town import TIME_ZONE, TownRows
 
 DOMAIN_TABLES = ("grids", "grid_versions", "grid_assignments", "police_grids",
                  "police_grid_assignments", "staff", "departments", "addresses",
@@ -196,7 +196,7 @@ class CountyLoader:
         # row: category … source (6), 5 stage times, updated_at, agency, text, door, reporter…
         return (case_no, *row[:14], address_id + row[14], *row[15:])
 
-    def finish(self, seed: int, scale: int) -> None:
+    def finish(self, seed: int, scale: int, reference: datetime) -> None:
         """Move the id sequences past the loaded ids, record the demo, refresh statistics."""
         for table in _SERIAL:
             self.conn.execute(sql.SQL(
@@ -204,7 +204,7 @@ class CountyLoader:
                 "coalesce((SELECT max(id) FROM {}), 0) + 1, false)").format(
                     sql.Literal(f"gridgeo.{table}"), sql.Identifier("gridgeo", table)))
         settings = {"demo": f"seed={seed};scale={scale}", "county_code": COUNTY_CODE,
-                    "demo_reference_time": REFERENCE.isoformat()}
+                    "demo_reference_time": reference.isoformat()}
         for key, value in settings.items():
             self.conn.execute(
                 "INSERT INTO gridgeo.deployment (key, value) VALUES (%s, %s) "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,8 +33,19 @@ from gridgeo.demo.terrain import Terrain, build_terrain
 from gridgeo.demo.valleys import Valleys, plan_valleys
 
 TIME_ZONE = ZoneInfo("Asia/Shanghai")  # the demo town is in Henan: its deployment's default zone
-# A fixed "now" for the demo, so the same seed always gives the same data.
-REFERENCE = datetime(2026, 11, 20, tzinfo=TIME_ZONE)
+
+
+def reference_time(day: date) -> datetime:
+    """The demo's "now": the start of its reference day in the town's zone. Every time in
+    the town (reports, inspections, scans) is drawn before it, so the same seed and day
+    always give the same data."""
+    return datetime(day.year, day.month, day.day, tzinfo=TIME_ZONE)
+
+
+# The day the tests pin (a Friday); `gridgeo demo` uses the day it runs, so a new user sees
+# a live town (cases reported this week, some near their deadline, some overdue).
+REFERENCE_DAY = date(2026, 11, 20)
+REFERENCE = reference_time(REFERENCE_DAY)
 GRIDS_VALID_FROM = datetime(2026, 1, 1, tzinfo=TIME_ZONE)
 # Per settlement kind: extra valley-floor half-width (m), its reach (m), settled radius (m).
 _SETTLEMENT = {"seat": (350.0, 1100.0, 900.0), "community": (280.0, 700.0, 600.0),
@@ -99,6 +110,7 @@ class _Work:
     grid: DemGrid
     county_seed: int
     rng: np.random.Generator
+    reference: datetime
     valleys: Valleys = field(init=False)
     centres: np.ndarray = field(init=False)
     terrain: Terrain = field(init=False)
@@ -169,7 +181,7 @@ def _dedicated(work: _Work) -> str:
     h = work.hierarchy
     add_dedicated(h, work.roads, work.zone, work.terrain, work.spec.stem, work.rng)
     mine_grids = [g for g in h.dedicated if g.dedicated_type == "mine_area"]
-    work.adits = place_adits(mine_grids, work.terrain, work.spec.name, REFERENCE, work.rng)
+    work.adits = place_adits(mine_grids, work.terrain, work.spec.name, work.reference, work.rng)
     _grid_rows(work.rows, h)
     _adit_rows(work.rows, work.adits)
     return f"dedicated grids and adits: {len(h.dedicated)} dedicated grids, {len(work.adits)} adits"
@@ -182,7 +194,7 @@ def _places(work: _Work) -> str:
     _address_rows(work.rows, work.book, work.doors.xy, work.spec.name)
     avoid = [g.geom for g in h.dedicated if g.dedicated_type != "mine_area"]
     work.houses = place_greenhouses(work.roads, work.graph.geoms, avoid, work.spec.outline,
-                                    work.terrain, REFERENCE, work.rng)
+                                    work.terrain, work.reference, work.rng)
     _greenhouse_rows(work.rows, work.houses, h)
     return f"addresses and greenhouses: {len(work.book.code):,}, {len(work.houses.geoms):,}"
 
@@ -213,7 +225,8 @@ def _incidents(work: _Work) -> str:
                   np.array([[a.x, a.y] for a in work.adits]).reshape(-1, 2),
                   [a.name for a in work.adits],
                   shapely.get_coordinates(shapely.point_on_surface(houses.geoms[suspicious])))
-    incidents = generate_incidents(sites, work.spec.name, REFERENCE, work.spec.mining, work.rng)
+    incidents = generate_incidents(sites, work.spec.name, work.reference, work.spec.mining,
+                                   work.rng)
     _incident_rows(work.rows, incidents)
     return f"incidents: {len(incidents):,}"
 
@@ -223,10 +236,11 @@ STEPS = len(_STEP_FUNCTIONS)
 
 
 def generate_town(spec: TownSpec, grid: DemGrid, county_seed: int,
-                  progress: Callable[[str], None] | None = None) -> TownRows:
-    """Everything in one town, deterministic in its spec."""
+                  progress: Callable[[str], None] | None = None,
+                  reference: datetime = REFERENCE) -> TownRows:
+    """Everything in one town, deterministic in its spec and reference time."""
     started = time.perf_counter()
-    work = _Work(spec, grid, county_seed, np.random.default_rng(spec.seed))
+    work = _Work(spec, grid, county_seed, np.random.default_rng(spec.seed), reference)
     steps = _Steps(progress)
     for step in _STEP_FUNCTIONS:
         steps.done(step(work))

@@ -1,4 +1,5 @@
-"""Incidents beyond the table: the Open311 hotline intake and the weekly report process.
+"""Incidents beyond the table: the Open311 hotline intake, the deadline rules (SLA table)
+over HTTP, the weekly report process and the escalation sweep.
 
 The state machine, case numbers, places and the audit log live in the database
 (``collections/incidents/schema/002_state_machine.sql``); this plugin only adds ways in
@@ -18,8 +19,9 @@ from gridgeo.contributions import Gauge, IncidentCategory, ProcessContribution, 
 @hookimpl
 def gridgeo_blueprints() -> list[Blueprint]:
     from gridgeo_plugins.incidents.open311 import blueprint
+    from gridgeo_plugins.incidents.sla import blueprint as sla_rules
 
-    return [blueprint]
+    return [blueprint, sla_rules]
 
 
 @hookimpl
@@ -31,6 +33,15 @@ def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, object]]:
             "service_code", "description", "lat", "long", "address_id", "address_string",
             "first_name", "last_name", "phone")}}
     list_of = {"type": "array", "items": {"type": "object"}}
+    rule = {"type": "object", "required": ["colour", "accept_within", "handle_within"],
+            "properties": {"colour": {"type": "string"},
+                           "difficulty": {"type": "string", "nullable": True,
+                                          "description": "A, B, C or null (any grid)"},
+                           "category_code": {"type": "string", "nullable": True},
+                           "accept_within": {"type": "string", "example": "4 hours"},
+                           "handle_within": {"type": "string", "example": "3 working days"}}}
+    rules = {"type": "object", "required": ["rules"],
+             "properties": {"rules": {"type": "array", "items": rule}}}
     return {
         "/open311/v2/services.json": {"get": operation(
             "Open311 services: the incident categories", "getOpen311Services", "open311",
@@ -48,6 +59,19 @@ def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, object]]:
             "open311", {"200": answer("The request.", schema=list_of),
                         "404": refusal("No request has that case number.")},
             [in_path("case_no", "the case number the request was answered")])},
+        "/sla-rules": {
+            "get": operation("The deadline rules (SLA table): colour x grid difficulty x "
+                             "category", "getSlaRules", "incidents",
+                             {"200": answer("The rules.", schema=rules)}),
+            "put": operation(
+                "Replace the deadline rules (the whole table, in one transaction)",
+                "putSlaRules", "incidents",
+                {"200": answer("The rules as stored.", schema=rules),
+                 "400": refusal("A rule does not parse or names nothing known; the sentence "
+                                "says which."),
+                 "401": refusal("No credentials."),
+                 "403": refusal("The caller's role may not change the rules (admin may).")},
+                body={"application/json": rules})},
     }
 
 
