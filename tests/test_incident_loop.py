@@ -17,7 +17,7 @@ import requests
 from tests.conftest import EDITOR, ROLE_KEYS
 from tests.field_town import CATEGORY, INSPECTOR_NO
 from tests.test_incidents import create, patch, staff_token
-from tests.test_sla_rules import ADMIN, rules_in_place
+from tests.test_sla_rules import rules_in_place
 
 WORKER, TOWN_OFFICE, POLICE_STATION = "T977W1", "T977", "T977PS"
 POLICE_CATEGORY = "t977_brawl"
@@ -72,7 +72,7 @@ def history(base_url: str, item: object) -> list[tuple[str, str]]:
 def step(base_url: str, item: object, who: dict[str, str] | None = None,
          status: int = 200, **props: object) -> str:
     """One PATCH that must answer ``status``; its sentence when refused."""
-    response = patch(base_url, item, who=who, **props)
+    response = patch(base_url, item, None, who, **props)
     assert response.status_code == status, response.text
     return "" if status == 200 else str(response.json()["description"])
 
