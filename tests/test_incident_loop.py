@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 import requests
+from gridgeo_plugins.incidents.workdays import covered_years, sync_calendar
 
 from tests.conftest import EDITOR, ROLE_KEYS
 from tests.field_town import CATEGORY, INSPECTOR_NO
@@ -195,3 +196,47 @@ def test_the_docs_draw_the_state_machine(field_conn: psycopg.Connection) -> None
     assert moves == legal
     assert ends == final
     assert documented_table() == legal
+
+
+# --- a case's deadlines across holidays, from the SLA table --------------------------------
+
+CASE_DEADLINES = """
+SELECT to_char(accept_deadline_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'),
+       to_char(deadline_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')
+  FROM gridgeo.incidents_view WHERE id = %s"""
+
+
+def loaded_case(conn: psycopg.Connection, reported: str, accepted: str) -> int:
+    """A case a loader brings in, accepted (trusted: no API caller)."""
+    conn.execute("INSERT INTO gridgeo.incident_sla (colour, category_code, accept_within,"
+                 " handle_within) VALUES ('yellow', %s, '1 working day', '5 working days')",
+                 (CATEGORY,))
+    row = conn.execute(
+        "INSERT INTO gridgeo.incidents (category_code, title, colour, state, reported_at,"
+        " accepted_at, geom) VALUES (%s, 't', 'yellow', 'accepted', %s, %s,"
+        " ST_SetSRID(ST_MakePoint(111.511, 33.511), 4490)) RETURNING id",
+        (CATEGORY, reported, accepted)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_cases_working_day_deadlines_skip_national_day(field_conn: psycopg.Connection
+                                                         ) -> None:
+    sync_calendar(field_conn)
+    # Reported Monday 30 September 2024 09:00, accepted 10:00: 1-7 October are off and
+    # Saturday 12 October is worked in exchange (调休).
+    item = loaded_case(field_conn, "2024-09-30T09:00:00+08:00", "2024-09-30T10:00:00+08:00")
+    assert field_conn.execute(CASE_DEADLINES, (item,)).fetchone() == (
+        "2024-10-08 09:00", "2024-10-12 10:00")
+
+
+def test_a_cases_deadlines_in_a_year_the_package_does_not_cover(
+        field_conn: psycopg.Connection) -> None:
+    assert 2031 not in covered_years()
+    # Tuesday 30 September 2031; the deployment keeps National Day 1-7 October itself.
+    field_conn.execute("INSERT INTO gridgeo.calendar_days (day, working, name) SELECT d, false,"
+                       " '国庆' FROM generate_series('2031-10-01'::date, '2031-10-07', '1 day') d"
+                       " ON CONFLICT (day) DO UPDATE SET working = false")
+    item = loaded_case(field_conn, "2031-09-30T09:00:00+08:00", "2031-09-30T10:00:00+08:00")
+    assert field_conn.execute(CASE_DEADLINES, (item,)).fetchone() == (
+        "2031-10-08 09:00", "2031-10-14 10:00")
