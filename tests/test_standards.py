@@ -88,7 +88,7 @@ def test_schema_and_queryables_give_the_real_geometry_type(base_url: str) -> Non
 @pytest.mark.parametrize("path", [
     "/scans", "/scans/batch", "/open311/v2/services.json", "/open311/v2/requests.json",
     "/q/{letter}/{code}", "/qr/{letter}/{code}.{ext}", "/qr/plates/{grid_code}.svg",
-    "/patrol-routes/{route_no}.gpx", "/styles", "/styles/{styleId}", "/overview",
+    "/patrol-routes/{route_no}.gpx", "/styles", "/styles/{styleId}", "/overview", "/sla-rules",
     "/tileMatrixSets", "/collections/grids/styles",
     *(f"/collections/{c}/tiles" for c in tile_layers())])
 def test_every_route_is_in_the_openapi_document(openapi_paths: set[str], path: str) -> None:

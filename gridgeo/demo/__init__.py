@@ -155,7 +155,7 @@ def run_demo(conn: psycopg.Connection, *, seed: int, scale: int, if_missing: boo
         loader.finish(seed, scale, reference)
         # Plugins' reference rows (e.g. incident categories) come back after the truncate.
         get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
-        progress(f"closed loop as of today: {run_loop(conn)}")
+        progress(f"escalation sweep at load: {run_loop(conn)}")
         os.replace(partial, dem_path)
         conn.commit()
     except BaseException:
