@@ -5,6 +5,7 @@ across plan changes (issue 14)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import psycopg
@@ -202,21 +203,112 @@ def test_a_grid_workers_bbox_reads_exactly_their_incidents_in_it(
     assert expected and {f["id"] for f in body["features"]} == expected
 
 
+
+def served_collections() -> dict[str, Any]:
+    """Every collection gridgeo's items route serves, described as the route sees it."""
+    from gridgeo.config import render_config
+    from gridgeo.items.respond import collection_info
+    from gridgeo.plugins import get_plugin_manager
+    from gridgeo.settings import get_settings
+
+    config = render_config(get_settings(), get_plugin_manager())
+    found = {name: collection_info(config, name) for name in config["resources"]}
+    return {name: info for name, info in found.items() if info is not None}
+
+
+def test_inspection_bbox_under_row_security_uses_the_geometry_index(
+        base_url: str, conn: psycopg.Connection, callers: dict[str, tuple[str, str]]) -> None:
+    """Inspections are scoped by grid for grid workers and by staff for everyone: without
+    the request's area (inspections/004) their bbox read every row the caller may see."""
+    info = served_collections()["inspections"]
+    x, y = TOWN
+    query: FeatureQuery = build_query({"bbox": f"{x},{y},{x + .02},{y + .02}"}, info)
+    for name, (roles, staff_no) in callers.items():
+        as_app(conn, roles, staff_no)
+        conn.execute("SET LOCAL enable_seqscan = off")
+        read_within(conn, *query.bbox_area())
+        text = plan(conn, *query.count())
+        assert "inspections_geom_idx" in text and "Seq Scan on inspections" not in text, \
+            f"{name}:\n{text}"
+
+
+def scan_addresses(conn: psycopg.Connection, where: str, params: Any, n: int) -> list[int]:
+    """Scans (inspections) of ``n`` addresses, each at its address (the demo has none)."""
+    return [r[0] for r in conn.execute(
+        "INSERT INTO gridgeo.inspections (scan_uuid, target_collection, target_code, inspector,"
+        " scanned_at, accuracy_m, result, geom) SELECT gen_random_uuid(), 'addresses',"
+        " a.address_code, 'test-client-speed', now(), 5, 'ok', a.geom FROM gridgeo.addresses a"
+        f" WHERE {where} ORDER BY a.id LIMIT %s RETURNING id", (*params, n))]
+
+
+def test_inspections_without_a_place_stay_listed_and_a_bbox_finds_a_workers_own(
+        base_url: str, conn: psycopg.Connection, callers: dict[str, tuple[str, str]]) -> None:
+    staff_no = callers["grid_worker"][1]
+    conn.execute("SET LOCAL gridgeo.maintenance = 'on'")
+    theirs = "a.grid_code IN (SELECT g.grid_code FROM gridgeo.grid_assignments g JOIN" \
+             " gridgeo.staff s ON s.id = g.staff_id WHERE s.staff_no = %s)"
+    own = scan_addresses(conn, theirs, (staff_no,), 3)
+    near = fetch_row(conn, "SELECT ST_Centroid(ST_Collect(geom)) FROM gridgeo.inspections"
+                     " WHERE id = ANY(%s)", (own,))[0]
+    others = scan_addresses(conn, f"NOT {theirs} AND ST_DWithin(a.geom, %s, 0.02)",
+                            (staff_no, near), 2)
+    conn.execute("UPDATE gridgeo.inspections SET geom = NULL WHERE id = %s", (own[0],))
+    box = fetch_row(conn, "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT"
+                    " ST_Extent(geom) e FROM gridgeo.inspections WHERE id = ANY(%s)) s",
+                    (own + others,))
+    info = served_collections()["inspections"]
+    as_app(conn, "anonymous,viewer")  # a scan without a place has no grid: a viewer's
+    whole = build_query({"limit": "10000"}, info)
+    assert {json.loads(r[0])["id"] for r in conn.execute(*whole.features())} == {*own, *others}
+    as_app(conn, "anonymous,grid_worker", staff_no)
+    in_box = build_query({"limit": "10000", "bbox": ",".join(map(str, box))}, info)
+    read_within(conn, *in_box.bbox_area())
+    found = {json.loads(r[0])["id"] for r in conn.execute(*in_box.features())}
+    assert len(others) == 2 and found == set(own[1:])
+
+
+def test_one_item_by_id_reads_its_row_through_the_primary_key_for_every_caller(
+        base_url: str, conn: psycopg.Connection, callers: dict[str, tuple[str, str]]) -> None:
+    """The id was compared as text (id::text = %s): every item request scanned the table
+    twice, for its body and its row version."""
+    from gridgeo.items.respond import single_item_query
+    from gridgeo.provider.columns import has_row_versions
+
+    checked = 0
+    for name, info in served_collections().items():
+        identifier = conn.execute(sql.SQL("SELECT {}::text FROM gridgeo.{} LIMIT 1").format(
+            sql.Identifier(info.id_field), sql.Identifier(info.table))).fetchone()
+        if identifier is None:
+            continue
+        versioned = info.table if has_row_versions(info.table) else None
+        statement, params = single_item_query(info, {}).single(identifier[0], versioned)
+        for caller, (roles, staff_no) in callers.items():
+            as_app(conn, roles, staff_no)
+            conn.execute("SET LOCAL enable_seqscan = off")
+            text = plan(conn, statement, params)
+            assert "Seq Scan" not in text and "Index Cond" in text, f"{name} as {caller}:\n{text}"
+        checked += 1
+    assert checked >= 8
+
 # -- tile bytes ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("collection", ["addresses", "grids", "greenhouses"])
+@pytest.mark.parametrize("collection", ["addresses", "grids", "greenhouses", "incidents"])
 def test_tile_bytes_do_not_depend_on_the_plan(demo_db_url: str, collection: str) -> None:
     """psycopg prepares a statement from its 5th run and PostgreSQL may then plan it
-    generically: rows came in another order, and so did the tile's bytes and ETag."""
+    generically: rows came in another order, and so did the tile's bytes and ETag.
+    Incidents are read as a viewer, through row-level security and the request's area."""
     z = 14 if collection != "grids" else 12
     x, y = tile_xy(*TOWN, z)
+    params = tile_params(z, x, y)
     bodies = set()
     for mode in ("force_custom_plan", "force_generic_plan"):
         with psycopg.connect(demo_db_url) as fresh:
             fresh.execute(sql.SQL("SET plan_cache_mode = {}").format(sql.SQL(mode)))
             fresh.execute("SET search_path = gridgeo, public")
+            as_app(fresh, "anonymous,viewer")
+            read_within(fresh, AREA, params)
             tile = fresh.execute(tile_query(tile_layers()[collection], z),
-                                 tile_params(z, x, y), prepare=True).fetchone()
+                                 params, prepare=True).fetchone()
             assert tile is not None
             bodies.add(bytes(tile[0]))
     assert len(bodies) == 1 and len(next(iter(bodies))) > 1000
