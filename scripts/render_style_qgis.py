@@ -14,6 +14,10 @@ stdin and writes one JSON answer on stdout.
     {"project": path of a .qgs/.qgz}
       -> {"project": {"layers": [{"name", "valid", "provider", "source", "features",
                                   "renderer", "group"}]}}
+    {"draw": {"project": path, "width": pixels, "height": pixels}}
+      -> {"draw": {"read_s", "draw_s", "extent": [w, s, e, n], "layers": [{"name",
+                   "valid"}]}}: QGIS's first draw of a project (opened, then rendered
+      at the full extent of its layers, layers drawn in parallel as QGIS's canvas does)
     {"authorization": "Bearer <key>", ...}: sent with every request QGIS makes, for the
       layers that need a sign-in (a test stand-in for a QGIS authentication configuration)
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -37,6 +42,7 @@ if "XDG_RUNTIME_DIR" not in os.environ:
 from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
+    QgsMapRendererParallelJob,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
     QgsNetworkAccessManager,
@@ -116,6 +122,41 @@ def open_project(path: str) -> dict[str, Any]:
             "layers": layers}
 
 
+def first_draw(job: dict[str, Any]) -> dict[str, Any]:
+    """Open the project and draw it once, as QGIS does when a user opens it: every
+    layer's provider reads the server's documents, then the canvas draws all layers at
+    their full extent (the project stores no view) in parallel. Seconds for each step."""
+    project = QgsProject.instance()
+    started = time.perf_counter()
+    if not project.read(job["project"]):
+        return {"read": False}
+    read_s = time.perf_counter() - started
+    layers = [layer for layer in project.layerTreeRoot().layerOrder()]
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setDestinationCrs(project.crs())
+    extent = QgsRectangle()
+    extent.setMinimal()
+    for layer in layers:
+        if layer.isValid():
+            extent.combineExtentWith(settings.layerExtentToOutputExtent(layer, layer.extent()))
+    settings.setExtent(extent)
+    settings.setOutputSize(QSize(job.get("width", 1280), job.get("height", 800)))
+    settings.setOutputDpi(96)
+    renderer = QgsMapRendererParallelJob(settings)
+    started = time.perf_counter()
+    renderer.start()
+    renderer.waitForFinished()
+    draw_s = time.perf_counter() - started
+    if job.get("out"):
+        renderer.renderedImage().save(job["out"])
+    return {"read": True, "read_s": read_s, "draw_s": draw_s,
+            "extent": [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(),
+                       extent.yMaximum()],
+            "errors": [f"{e.layerID}: {e.message}" for e in renderer.errors()],
+            "layers": [{"name": layer.name(), "valid": layer.isValid()} for layer in layers]}
+
+
 def main() -> int:
     request = json.load(sys.stdin)
     QgsApplication.setPrefixPath("/usr", True)
@@ -132,6 +173,8 @@ def main() -> int:
         answer["sld"] = [import_sld(job) for job in request["sld"]]
     if "project" in request:
         answer["project"] = open_project(request["project"])
+    if "draw" in request:
+        answer["draw"] = first_draw(request["draw"])
     json.dump(answer, sys.stdout)
     sys.stdout.flush()
     os._exit(0)  # QGIS's own exit handlers can crash a headless process on the way out
