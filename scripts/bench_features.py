@@ -67,6 +67,7 @@ def stock_config(url: str, tmp: Path) -> Path:
     config["resources"] = {"addresses_stock": {
         "type": "collection", "title": "addresses (stock provider)",
         "description": "pygeoapi PostgreSQL provider", "keywords": ["bench"],
+        "access": {"read": ["anonymous"]},  # collections are private unless they say so
         "extents": {"spatial": {"bbox": [-180, -90, 180, 90]}},
         "providers": [{"type": "feature", "name": "PostgreSQL",
                        "data": {"host": info.get("host", "127.0.0.1"),

@@ -46,6 +46,7 @@ def stock_config(url: str, tmp: Path) -> Path:
     config["resources"] = {f"{table}_stock": {
         "type": "collection", "title": f"{table} (stock MVT provider)",
         "description": "pygeoapi MVT-postgresql provider", "keywords": ["bench"],
+        "access": {"read": ["anonymous"]},  # collections are private unless they say so
         "extents": {"spatial": {"bbox": [-180, -90, 180, 90]}},
         "providers": [{"type": "tile", "name": "MVT-postgresql", "data": data,
                        "id_field": "id", "table": table, "geom_field": "geom",
