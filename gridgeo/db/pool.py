@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -92,6 +93,25 @@ def _as_caller(conn: psycopg.Connection) -> None:
         "client_time_max_age": f"{settings.client_time_max_age_days} days"})
 
 
+# A connection handed back this recently is checked only by its next statement: checking
+# every checkout cost a round trip per request (as long as a single item's own statement,
+# docs/features.md). Older ones are checked: a database restart outlasts this, so a
+# connection from before it is always checked, replaced, and never handed out broken.
+CHECK_IDLE_AFTER_S = 0.2
+_returned_at: weakref.WeakKeyDictionary[psycopg.Connection, float] = weakref.WeakKeyDictionary()
+
+
+def _note_returned(conn: psycopg.Connection) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+def _check_if_idle(conn: psycopg.Connection) -> None:
+    """The pool's liveness check, for connections idle longer than CHECK_IDLE_AFTER_S."""
+    returned = _returned_at.get(conn)
+    if returned is None or time.monotonic() - returned >= CHECK_IDLE_AFTER_S:
+        ConnectionPool.check_connection(conn)
+
+
 def open_pool(url: str, max_size: int, pooler: bool | None = None) -> ConnectionPool:
     """A pool of application connections to ``url``: the database, or a transaction-mode
     pooler in front of it (``pooler``; unset: GRIDGEO_DATABASE_POOLER)."""
@@ -100,7 +120,7 @@ def open_pool(url: str, max_size: int, pooler: bool | None = None) -> Connection
     # check: a connection broken by a database restart is replaced, not handed out.
     return ConnectionPool(
         url, min_size=1, max_size=max_size, open=True, name="gridgeo",
-        timeout=settings.pool_timeout_s, check=ConnectionPool.check_connection,
+        timeout=settings.pool_timeout_s, check=_check_if_idle, reset=_note_returned,
         reconnect_timeout=RECONNECT_TIMEOUT_S,
         # Behind a pooler nothing is prepared (prepare_threshold=None): the next
         # transaction may run on another server connection, where a statement prepared
