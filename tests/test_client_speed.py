@@ -290,6 +290,27 @@ def test_one_item_by_id_reads_its_row_through_the_primary_key_for_every_caller(
         checked += 1
     assert checked >= 8
 
+
+def test_a_pooled_connection_killed_while_idle_is_replaced_not_handed_out(
+        demo_db_url: str, conn: psycopg.Connection) -> None:
+    """The pool checks a connection on checkout only after CHECK_IDLE_AFTER_S idle (a
+    round trip per request saved): one that died meanwhile is still replaced."""
+    import time
+
+    from gridgeo.db.pool import CHECK_IDLE_AFTER_S, open_pool
+
+    pool = open_pool(demo_db_url, max_size=1, pooler=False)
+    try:
+        with pool.connection() as pooled:
+            first = pooled.info.backend_pid
+        conn.execute("SELECT pg_terminate_backend(%s)", (first,))
+        time.sleep(CHECK_IDLE_AFTER_S * 2)
+        with pool.connection() as pooled:
+            assert pooled.execute("SELECT 1").fetchone() == (1,)
+            assert pooled.info.backend_pid != first
+    finally:
+        pool.close()
+
 # -- tile bytes ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("collection", ["addresses", "grids", "greenhouses", "incidents"])
