@@ -45,6 +45,7 @@ def start_server(url: str, dem: Path, port: int, config_file: Path, home: Path) 
 
 
 def stop_server(env: dict[str, str]) -> None:
-    pid_file = Path(env["GRIDGEO_HOME"]) / "server.pid"
-    if pid_file.exists():
-        subprocess.run(["kill", pid_file.read_text().strip()], check=False)
+    """`gridgeo stop`: the server and its job workers and scheduler (killing the server
+    alone left those running). With GRIDGEO_DATABASE_URL set it leaves the cluster be."""
+    subprocess.run([sys.executable, "-m", "gridgeo.cli", "stop"], env=env, check=False,
+                   stdout=subprocess.DEVNULL)
