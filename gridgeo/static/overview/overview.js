@@ -17,7 +17,9 @@
          closedWeek: "本周办结 {n} 件", nearDue: "临期 {near} 件 · 督办中 {escalated} 件", ofTotal: "{n} / {total}", leader: "网格长",
          workers: "网格员", openCases: "在办事件", none: "无", difficulty: "难度",
          legendOpen: "网格在办事件数", red: "红", orange: "橙", yellow: "黄", overdueMark: "超期",
-         loadError: "数据加载失败"},
+         loadError: "数据加载失败", figures: "本月考核", ghCoverage: "大棚扫码覆盖",
+         aditsOnTime: "矿洞按时巡查", reported: "上报事件", resolvedOnTime: "按时办结",
+         patrolKm: "巡查里程", workerFigures: "网格员考核", worker: "网格员"},
     en: {title: "Town overview", collections: "Collections", open: "Open incidents",
          overdue: "Overdue incidents", closedOnTime: "Closed on time this week",
          adits: "Adits inspected this month", greenhouses: "Greenhouses scanned this month",
@@ -28,7 +30,10 @@
          ofTotal: "{n} / {total}", leader: "Grid leader", workers: "Grid workers",
          openCases: "Open cases", none: "none", difficulty: "Difficulty",
          legendOpen: "Open incidents per grid", red: "red", orange: "orange", yellow: "yellow",
-         overdueMark: "overdue", loadError: "Could not load data"}
+         overdueMark: "overdue", loadError: "Could not load data", figures: "This month's figures",
+         ghCoverage: "Greenhouses scanned", aditsOnTime: "Adit inspections on time",
+         reported: "Incidents reported", resolvedOnTime: "Resolved on time",
+         patrolKm: "Patrol distance", workerFigures: "Grid workers' figures", worker: "Worker"}
   }[LANG];
   var COLOURS = {red: "#d7191c", orange: "#fd8d3c", yellow: "#fed92f"};
   var CLASSES = [[6, "#cc4c02", "6+"], [3, "#fe9929", "3–5"], [1, "#fee391", "1–2"], [0, "#e5f5e0", "0"]];
@@ -43,10 +48,24 @@
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
     });
   }
-  function getJSON(path, params) {
+  // A signed-in command centre opens the page as #key=<API key or token>: a fragment is
+  // never sent to a server or written to its logs. Kept for this tab only, and taken out
+  // of the address so a shared link does not carry it.
+  var KEY = (function () {
+    var match = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
+    if (match) {
+      sessionStorage.setItem("gridgeo.key", decodeURIComponent(match[1]));
+      history.replaceState(null, "", window.location.pathname + window.location.search +
+        window.location.hash.replace(/(^#|&)key=[^&]+/, "$1").replace(/^#&/, "#"));
+    }
+    return sessionStorage.getItem("gridgeo.key");
+  })();
+  function getJSON(path, params, signedIn) {
     var url = new URL(SERVER + path);
     Object.keys(params || {}).forEach(function (k) { url.searchParams.set(k, params[k]); });
-    return fetch(url.toString(), {headers: {Accept: "application/json"}}).then(function (r) {
+    var headers = {Accept: "application/json"};
+    if (signedIn) { headers.Authorization = "Bearer " + KEY; }
+    return fetch(url.toString(), {headers: headers}).then(function (r) {
       if (!r.ok) { throw new Error(path + ": HTTP " + r.status); }
       return r.json();
     });
@@ -125,8 +144,10 @@
       esc(props.leader_phone || "") + "</td></tr>" +
       "<tr><td>" + esc(t("workers")) + "</td><td>" + esc(props.worker_names || t("none")) + "<br>" +
       esc(props.worker_phones || "") + "</td></tr></table>" +
+      "<h2>" + esc(t("figures")) + '</h2><table id="grid-figures"></table>' +
+      '<div id="worker-figures-wrap"></div>' +
       "<h2>" + esc(t("openCases")) + ' <span id="grid-open-count"></span></h2><table id="grid-cases"></table>';
-    return getJSON("/collections/incidents/items", {
+    return Promise.all([showGridFigures(props.code), showWorkerFigures(props.code), getJSON("/collections/incidents/items", {
       f: "json", grid_code: props.code, limit: 10000, skipGeometry: "true",
       properties: "case_no,title,colour,state,overdue"
     }).then(function (fc) {
@@ -138,7 +159,47 @@
           esc(p.case_no) + "<br>" + esc(p.title) + (p.overdue ? ' <b style="color:#ff6b6b">' +
           esc(t("overdueMark")) + "</b>" : "") + "</td></tr>";
       }).join("") || "<tr><td>" + esc(t("none")) + "</td></tr>";
-    });
+    })]);
+  }
+
+  // 考核: the grid's figures this month (public), from the grid_figures collection.
+  function figureCells(p) {
+    return [p.greenhouses_scanned + " / " + p.greenhouses + " (" +
+              percent(p.greenhouses_scanned, p.greenhouses) + ")",
+            p.adit_inspections_on_time + " / " + p.adit_inspections,
+            String(p.incidents_reported),
+            p.incidents_resolved_on_time + " / " + p.incidents_resolved,
+            p.patrol_km + " km"];
+  }
+  var FIGURES = ["ghCoverage", "aditsOnTime", "reported", "resolvedOnTime", "patrolKm"];
+  function showGridFigures(code) {
+    return getJSON("/collections/grid_figures/items", {f: "json", code: code, skipGeometry: "true"})
+      .then(function (fc) {
+        if (!fc.features.length) { return; }
+        var cells = figureCells(fc.features[0].properties);
+        document.getElementById("grid-figures").innerHTML = FIGURES.map(function (key, i) {
+          return '<tr><td>' + esc(t(key)) + '</td><td id="grid-fig-' + key + '">' + esc(cells[i]) +
+            "</td></tr>";
+        }).join("");
+      });
+  }
+  // Per worker only for a caller whose role reads worker_figures; anyone else sees none
+  // (the collection answers them 401/403/404, and the page does not ask without a key).
+  function showWorkerFigures(code) {
+    if (!KEY) { return null; }
+    return getJSON("/collections/worker_figures/items",
+                   {f: "json", grid_code: code, skipGeometry: "true"}, true).then(function (fc) {
+      document.getElementById("worker-figures-wrap").innerHTML =
+        "<h2>" + esc(t("workerFigures")) + '</h2><table id="worker-figures"><tr><th>' +
+        esc(t("worker")) + "</th>" + FIGURES.map(function (key) {
+          return "<th>" + esc(t(key)) + "</th>";
+        }).join("") + "</tr>" + fc.features.map(function (f) {
+          return '<tr class="worker" id="worker-' + esc(f.properties.staff_no) + '"><td>' +
+            esc(f.properties.worker_name) + "</td>" + figureCells(f.properties).map(function (c) {
+              return "<td>" + esc(c) + "</td>";
+            }).join("") + "</tr>";
+        }).join("") + "</table>";
+    }).catch(function () { /* this role may not see workers' figures */ });
   }
 
   function addGrids(openByGrid) {
