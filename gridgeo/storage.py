@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -30,6 +31,9 @@ class AttachmentStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the blob under ``key``; no error when there is none."""
+
+# A store may also offer ``keys() -> Iterator[str]`` (every stored key): the attachment
+# sweep then finds blobs no row names; without it, the sweep checks rows only.
 
 
 class FileStore:
@@ -66,6 +70,12 @@ class FileStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def keys(self) -> Iterator[str]:
+        """Every stored key (temporary files of interrupted writes are not keys)."""
+        for path in self.root.glob("??/??/*"):
+            if path.is_file() and not path.name.startswith("."):
+                yield path.name
 
 
 @lru_cache(maxsize=1)

@@ -152,6 +152,9 @@ def test_a_photo_with_gps_is_kept_whole_and_served_by_role(
     enclosures = [link for link in item["links"] if link["rel"] == "enclosure"]
     assert [e["href"] for e in enclosures] == [body["href"]]
     assert enclosures[0]["title"] == "现场照片" and enclosures[0]["type"] == "image/jpeg"
+    # The thumbnail is the photo's preview: what a list or a map pop-up shows.
+    previews = [link for link in item["links"] if link["rel"] == "preview"]
+    assert [p["href"] for p in previews] == [body["thumbnail"]]
 
     seen = requests.get(case.url(base_url), headers=VIEWER, timeout=30).json()["attachments"]
     assert len(seen) == 1 and "position" not in seen[0] and "uploaded_by" not in seen[0]
@@ -351,6 +354,13 @@ def test_open311_keeps_media_url_and_takes_a_media_upload(
         item, count = conn.execute(
             "SELECT id, (SELECT count(*) FROM gridgeo.incidents)"
             " FROM gridgeo.incidents WHERE case_no = %s", (case_no,)).fetchone()  # type: ignore[misc]
+    def related(headers: dict[str, str]) -> list[str]:
+        links = requests.get(f"{base_url}/collections/incidents/items/{item}", headers=headers,
+                             timeout=30).json()["links"]
+        return [link["href"] for link in links if link["rel"] == "related"]
+
+    # Kept on the item too: a link for roles that see personal data, none for a viewer.
+    assert related(ADMIN) == [form["media_url"]] and related(VIEWER) == []
     listed = requests.get(f"{base_url}/collections/incidents/items/{item}/attachments",
                           headers=ADMIN, timeout=30).json()["attachments"]
     assert [a["sha256"] for a in listed] == [hashlib.sha256(image).hexdigest()]
@@ -444,6 +454,49 @@ def test_a_rolled_back_upload_leaves_no_blob_unless_a_committed_row_shares_it(
         with connect(demo_db_url) as conn:
             conn.execute("DELETE FROM gridgeo.attachments WHERE uploaded_by = 'in-process'")
             conn.commit()
+
+
+# ------------------------------------------------------------------ the sweep
+
+
+def test_the_sweep_removes_files_without_rows_and_reports_rows_without_files(
+        base_url: str, case: Case, store: Path, demo_db_url: str) -> None:
+    """After a crash between placing and committing (a file no row names) and a restore
+    without the files (a row whose file is gone): the daily sweep finds both."""
+    from gridgeo_plugins.attachments.sweep import sweep
+
+    from gridgeo.plugins import build_plugin_manager
+    from gridgeo.storage import FileStore
+
+    tasks = {t.name for b in build_plugin_manager(load_entry_points=False).hook
+             .gridgeo_scheduled_tasks() for t in b}
+    assert "attachments-sweep" in tasks
+    files = FileStore(store)
+    crashed = hashlib.sha256(b"placed, never committed").hexdigest()
+    files.put(crashed, photo(size=(30, 30)))
+    files.put(f"{crashed}.public", photo(size=(30, 30)))
+    restored = hashlib.sha256(b"a row restored without its file").hexdigest()
+    with connect(demo_db_url) as conn:
+        lost = conn.execute(
+            "INSERT INTO gridgeo.attachments (incident_id, sha256, media_type, length,"
+            " public_type, public_length, has_thumbnail, uploaded_by) VALUES (%s, %s,"
+            " 'image/jpeg', 10, 'image/jpeg', 10, false, 'sweep-test') RETURNING id",
+            (case.id, restored)).fetchone()[0]  # type: ignore[index]
+        conn.commit()
+        try:
+            report = sweep(conn, files)
+            conn.commit()
+            assert report.rows_without_files == [lost]
+            assert sorted(report.files_removed) == [crashed, f"{crashed}.public"]
+            assert str(report) == (f"1 attachment row(s) without their file: {lost}; restore"
+                                   " the files from a backup; 2 file(s) without a row removed.")
+        finally:
+            conn.execute("DELETE FROM gridgeo.attachments WHERE uploaded_by = 'sweep-test'")
+            conn.commit()
+        assert str(sweep(conn, files)) == ("every attachment row has its files and every "
+                                           "file its row.")
+    assert crashed not in stored_blobs(store)
+    assert_nothing_left_behind(store, demo_db_url)
 
 
 def test_the_routes_are_in_the_openapi_document(base_url: str) -> None:

@@ -17,7 +17,7 @@ from flask import Blueprint
 
 from gridgeo import hookimpl
 from gridgeo.catalog import load_migrations
-from gridgeo.contributions import Migration
+from gridgeo.contributions import Migration, ScheduledTask
 
 
 @hookimpl
@@ -35,7 +35,9 @@ def gridgeo_blueprints() -> list[Blueprint]:
 @hookimpl
 def gridgeo_item_links(conn: psycopg.Connection, collection_id: str, item_id: str,
                        server_url: str) -> list[dict[str, Any]]:
-    """Each attachment as an enclosure: type and length of what this caller receives."""
+    """Each attachment as an enclosure (type and length of what this caller receives), a
+    photo's thumbnail as its preview (for lists and map pop-ups), and an Open311 case's
+    media_url (the hotline's own photo link) for roles that see personal data."""
     from gridgeo_plugins.attachments import records
     from gridgeo_plugins.attachments.routes import href, personal
 
@@ -43,11 +45,20 @@ def gridgeo_item_links(conn: psycopg.Connection, collection_id: str, item_id: st
     if target is None or not item_id.isdigit():
         return []
     own = personal(collection_id)
-    return [{"rel": "enclosure", "type": row.media_type if own else row.public_type,
-             "title": row.title or f"attachment {row.id}",
-             "length": row.length if own else row.public_length,
-             "href": href(server_url, target, int(item_id), row.id)}
-            for row in records.listed(conn, target, int(item_id))]
+    links: list[dict[str, Any]] = []
+    for row in records.listed(conn, target, int(item_id)):
+        link = href(server_url, target, int(item_id), row.id)
+        title = row.title or f"attachment {row.id}"
+        links.append({"rel": "enclosure", "type": row.media_type if own else row.public_type,
+                      "title": title, "length": row.length if own else row.public_length,
+                      "href": link})
+        if row.has_thumbnail:
+            links.append({"rel": "preview", "type": "image/jpeg", "title": title,
+                          "href": f"{link}/thumbnail"})
+    media_url = records.media_url(conn, target, int(item_id)) if own else None
+    if media_url:
+        links.append({"rel": "related", "title": "media_url (Open311)", "href": media_url})
+    return links
 
 
 @hookimpl
@@ -55,3 +66,17 @@ def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, Any]]:
     from gridgeo_plugins.attachments.openapi import attachment_paths
 
     return attachment_paths()
+
+
+def attachments_sweep(conn: psycopg.Connection) -> str:
+    """Rows without files and files without rows, as the run log's outcome (sweep.py)."""
+    from gridgeo_plugins.attachments.sweep import sweep
+
+    from gridgeo.storage import get_store
+
+    return str(sweep(conn, get_store()))
+
+
+@hookimpl
+def gridgeo_scheduled_tasks() -> list[ScheduledTask]:
+    return [ScheduledTask("attachments-sweep", 24 * 3600, attachments_sweep)]

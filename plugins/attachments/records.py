@@ -157,6 +157,15 @@ def found(conn: psycopg.Connection, target: Attachable, item: int, ref: str) -> 
     return AttachmentRow(*row)
 
 
+def media_url(conn: psycopg.Connection, target: Attachable, item: int) -> str | None:
+    """The photo link a hotline sent with the case (Open311 ``media_url``), if any."""
+    if target.table != "incidents":
+        return None
+    row = conn.execute("SELECT media_url FROM gridgeo.incidents WHERE id = %s",
+                       (item,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
 def describe(row: AttachmentRow, href: str, personal: bool) -> dict[str, Any]:
     """An attachment as a caller sees it: who receives the public copy sees neither the
     camera's position nor who uploaded it."""

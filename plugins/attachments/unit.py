@@ -27,7 +27,7 @@ from gridgeo.db.pool import connection
 from gridgeo.storage import AttachmentStore, get_store
 
 LOGGER = logging.getLogger(__name__)
-_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('gridgeo.attachment:' || %s, 0))"
+HASH_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('gridgeo.attachment:' || %s, 0))"
 
 
 def blob_keys(sha256: str) -> tuple[str, str, str]:
@@ -44,7 +44,7 @@ class Placements:
 
     def place(self, conn: psycopg.Connection, sha256: str, blobs: dict[str, bytes]) -> None:
         """Lock the hash for the transaction, then store each blob not stored yet."""
-        conn.execute(_LOCK, (sha256,))
+        conn.execute(HASH_LOCK, (sha256,))
         for key, data in blobs.items():
             self.store.put(key, data)
         self.placed.append(sha256)
@@ -54,7 +54,7 @@ class Placements:
         for sha256 in self.placed:
             try:
                 with connection() as conn:
-                    conn.execute(_LOCK, (sha256,))
+                    conn.execute(HASH_LOCK, (sha256,))
                     used = conn.execute("SELECT EXISTS (SELECT 1 FROM gridgeo.attachments"
                                         " WHERE sha256 = %s)", (sha256,)).fetchone()
                     if used and not used[0]:
