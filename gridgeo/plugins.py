@@ -28,6 +28,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gridgeo_plugins.reports",
     "gridgeo_plugins.notify",
     "gridgeo_plugins.notify_robots",
+    "gridgeo_plugins.figures",
 )
 
 

@@ -274,6 +274,34 @@ def test_any_period_through_the_function(town: Town) -> None:
     assert figures_of(got) == want
 
 
+def test_the_process_gives_any_period_and_workers_only_to_the_assessing_roles(
+        town: Town) -> None:
+    with connect(town.db) as conn:
+        first, last = conn.execute(
+            "SELECT (first_day - interval '1 month')::date::text, (first_day - 1)::text"
+            " FROM gridgeo.this_month()").fetchone()  # type: ignore[misc]
+        want = _as_numbers(expected(conn, first, last))
+        worker = _as_numbers(expected(conn, first, last, W2))
+    url = f"{town.base_url}/processes/assessment-figures/execution"
+    asked = {"start": first, "end": last, "grid": UNIT}
+    answer = requests.post(url, json={"inputs": asked}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()["value"]
+    assert (body["level"], body["start"], body["end"]) == ("grid", first, last)
+    [row] = body["figures"]
+    assert row["code"] == UNIT and figures_of(row) == want and "geom" not in row
+    refused = requests.post(url, json={"inputs": {**asked, "level": "worker"}}, timeout=60,
+                            headers={"Authorization": f"Bearer {VIEWER_KEY}"})
+    assert refused.status_code == 400 and "personal" in refused.json()["description"]
+    assert "考核" not in refused.text
+    admin = requests.post(url, json={"inputs": {**asked, "level": "worker"}}, timeout=60,
+                          headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    rows = {r["staff_no"]: r for r in admin.json()["value"]["figures"]}
+    assert set(rows) == {W1, W2} and figures_of(rows[W2]) == worker
+    backwards = requests.post(url, json={"inputs": {"start": last, "end": first}}, timeout=60)
+    assert backwards.status_code == 400 and "on or after start" in backwards.json()["description"]
+
+
 # ------------------------------------------------------------------ the overview
 
 

@@ -166,7 +166,7 @@ def test_qgis_project_opens_every_layer_styled_and_grouped(base_url: str,
     # anonymous: the public layers; those that need a sign-in are left out, by name
     project = tmp_path / "town.qgz"
     said = write(project, "--api-key", EDITOR_KEY)
-    assert "left out 5 layer(s) that need a sign-in" in said and "inspections" in said
+    assert "left out 6 layer(s) that need a sign-in" in said and "inspections" in said
     opened = run_qgis({"project": str(project)})["project"]
     assert opened["read"] and opened["crs"] == "EPSG:4490"
     layers = {layer["source"].split("typename='")[1].split("'")[0]: layer
