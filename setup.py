@@ -40,7 +40,7 @@ setup(
                  "gridgeo_collections": "collections", "gridgeo_styles": "styles"},
     package_data={
         "gridgeo": ["templates/**/*", "static/**/*", "locale/**/*", "schemas/**/*"],
-        "gridgeo_plugins": ["**/*.sql", "**/*.xsd"],
+        "gridgeo_plugins": ["**/*.sql", "**/*.xsd", "**/*.yml"],
         "gridgeo_collections": ["**/*.yml", "**/*.sql"],
         "gridgeo_styles": ["*.qml", "*.sld", "*.json"],
     },

@@ -235,6 +235,33 @@ def test_a_retried_upload_with_its_idempotency_key_gets_the_first_answer(
     assert_nothing_left_behind(store, demo_db_url)
 
 
+def test_photos_are_listed_with_their_thumbnails_for_lists_and_maps(
+        base_url: str, case: Case, store: Path, demo_db_url: str) -> None:
+    with connect(demo_db_url) as conn:
+        photos = [r[0] for r in conn.execute(
+            "SELECT id FROM gridgeo.attachments WHERE incident_id = %s AND has_thumbnail"
+            " ORDER BY id", (case.id,))]
+    assert photos  # the store fixture's photo at least
+    for headers in (VIEWER, {}):  # staff, and the public (the incident is public)
+        listed = requests.get(f"{base_url}/collections/photos/items", headers=headers,
+                              params={"collection": "incidents", "item_id": case.id,
+                                      "f": "json"}, timeout=30)
+        assert listed.status_code == 200, listed.text
+        features = listed.json()["features"]
+        assert [f["id"] for f in features] == photos
+        first = features[0]["properties"]
+        assert first["thumbnail"] == f"/collections/incidents/items/{case.id}/attachments/" \
+                                     f"{photos[0]}/thumbnail"
+        thumb = requests.get(base_url + first["thumbnail"], headers=headers, timeout=30)
+        assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/jpeg"
+        place = features[0]["geometry"]["coordinates"]
+        if headers:  # staff see the case's own place, the public its 1 km cell's centre
+            assert place == pytest.approx([case.lon, case.lat], abs=1e-6)
+        else:
+            assert place != pytest.approx([case.lon, case.lat], abs=1e-6)
+            assert place == pytest.approx([case.lon, case.lat], abs=0.01)
+
+
 # ------------------------------------------------------------------ refusals
 
 

@@ -29,7 +29,7 @@ PLUGIN_PKG = Path(__file__).parent / "plugin_pkg"
 BUILTIN_COLLECTIONS = {"grids", "police_grids", "addresses", "mine_tunnels", "greenhouses",
                        "incidents", "roads", "patrol_routes", "inspections",
                        "grid_police_crosswalk", "incident_events", "greenhouses_due",
-                       "mine_tunnels_due", "grid_figures", "worker_figures"}
+                       "mine_tunnels_due", "grid_figures", "worker_figures", "photos"}
 
 
 def test_builtin_plugins_contribute_every_collection() -> None:

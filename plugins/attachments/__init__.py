@@ -16,13 +16,21 @@ import psycopg
 from flask import Blueprint
 
 from gridgeo import hookimpl
-from gridgeo.catalog import load_migrations
-from gridgeo.contributions import Migration, ScheduledTask
+from gridgeo.catalog import load_collection_dir, load_migrations
+from gridgeo.contributions import CollectionContribution, Migration, ScheduledTask
 
 
 @hookimpl
 def gridgeo_migrations() -> list[Migration]:
     return list(load_migrations("attachments", Path(__file__).parent / "schema"))
+
+
+@hookimpl
+def gridgeo_collections() -> list[CollectionContribution]:
+    """``photos``: every photo with its thumbnail, for lists and maps."""
+    from gridgeo.resources import styles_dir
+
+    return [load_collection_dir(Path(__file__).parent / "photos", [styles_dir()])]
 
 
 @hookimpl
