@@ -195,7 +195,7 @@ def expected(conn: psycopg.Connection, first: str, last: str,
 
 
 def this_month(conn: psycopg.Connection) -> tuple[str, str]:
-    row = conn.execute("SELECT first_day::text, last_day::text FROM gridgeo.this_month()"
+    row = conn.execute("SELECT first_day::text, last_day::text FROM gridgeo.figures_this_month()"
                        ).fetchone()
     assert row is not None
     return row[0], row[1]
@@ -263,7 +263,7 @@ def test_any_period_through_the_function(town: Town) -> None:
     with connect(town.db) as conn:
         first, last = conn.execute(
             "SELECT (first_day - interval '1 month')::date::text, (first_day - 1)::text"
-            " FROM gridgeo.this_month()").fetchone()  # type: ignore[misc]
+            " FROM gridgeo.figures_this_month()").fetchone()  # type: ignore[misc]
         want = _as_numbers(expected(conn, first, last))
         row = conn.execute("SELECT * FROM gridgeo.grid_figures_for(%s, %s) WHERE code = %s",
                            (first, last, UNIT))
@@ -279,7 +279,7 @@ def test_the_process_gives_any_period_and_workers_only_to_the_assessing_roles(
     with connect(town.db) as conn:
         first, last = conn.execute(
             "SELECT (first_day - interval '1 month')::date::text, (first_day - 1)::text"
-            " FROM gridgeo.this_month()").fetchone()  # type: ignore[misc]
+            " FROM gridgeo.figures_this_month()").fetchone()  # type: ignore[misc]
         want = _as_numbers(expected(conn, first, last))
         worker = _as_numbers(expected(conn, first, last, W2))
     url = f"{town.base_url}/processes/assessment-figures/execution"

@@ -118,13 +118,13 @@ CREATE FUNCTION gridgeo.grid_figures_for(first_day date, last_day date)
      WHERE g.level = 'unit' AND g.kind = 'basic' $$;
 
 -- This month in the deployment's time zone (the default period of 考核).
-CREATE FUNCTION gridgeo.this_month() RETURNS TABLE (first_day date, last_day date)
+CREATE FUNCTION gridgeo.figures_this_month() RETURNS TABLE (first_day date, last_day date)
     LANGUAGE sql STABLE AS $$
     SELECT d, (d + interval '1 month - 1 day')::date
       FROM (SELECT date_trunc('month', now() AT TIME ZONE gridgeo.local_tz())::date AS d) m $$;
 
 CREATE VIEW gridgeo.grid_figures AS
-SELECT f.* FROM gridgeo.this_month() m, gridgeo.grid_figures_for(m.first_day, m.last_day) f;
+SELECT f.* FROM gridgeo.figures_this_month() m, gridgeo.grid_figures_for(m.first_day, m.last_day) f;
 
 INSERT INTO gridgeo.editor_grants (relation, mode) VALUES ('grid_figures', 'read')
     ON CONFLICT (relation) DO NOTHING;

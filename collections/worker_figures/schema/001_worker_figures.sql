@@ -46,7 +46,7 @@ CREATE FUNCTION gridgeo.worker_figures_for(first_day date, last_day date)
      WHERE a.role = 'worker' $$;
 
 CREATE VIEW gridgeo.worker_figures AS
-SELECT f.* FROM gridgeo.this_month() m, gridgeo.worker_figures_for(m.first_day, m.last_day) f;
+SELECT f.* FROM gridgeo.figures_this_month() m, gridgeo.worker_figures_for(m.first_day, m.last_day) f;
 
 INSERT INTO gridgeo.editor_grants (relation, mode) VALUES ('worker_figures', 'read')
     ON CONFLICT (relation) DO NOTHING;

@@ -147,7 +147,7 @@
       "<h2>" + esc(t("figures")) + '</h2><table id="grid-figures"></table>' +
       '<div id="worker-figures-wrap"></div>' +
       "<h2>" + esc(t("openCases")) + ' <span id="grid-open-count"></span></h2><table id="grid-cases"></table>';
-    return Promise.all([showGridFigures(props.code), showWorkerFigures(props.code), getJSON("/collections/incidents/items", {
+    var cases = getJSON("/collections/incidents/items", {
       f: "json", grid_code: props.code, limit: 10000, skipGeometry: "true",
       properties: "case_no,title,colour,state,overdue"
     }).then(function (fc) {
@@ -159,7 +159,8 @@
           esc(p.case_no) + "<br>" + esc(p.title) + (p.overdue ? ' <b style="color:#ff6b6b">' +
           esc(t("overdueMark")) + "</b>" : "") + "</td></tr>";
       }).join("") || "<tr><td>" + esc(t("none")) + "</td></tr>";
-    })]);
+    });
+    return Promise.all([showGridFigures(props.code), showWorkerFigures(props.code), cases]);
   }
 
   // 考核: the grid's figures this month (public), from the grid_figures collection.
@@ -181,7 +182,7 @@
           return '<tr><td>' + esc(t(key)) + '</td><td id="grid-fig-' + key + '">' + esc(cells[i]) +
             "</td></tr>";
         }).join("");
-      });
+      }).catch(function () { /* figures switched off in this deployment: the rest stays */ });
   }
   // Per worker only for a caller whose role reads worker_figures; anyone else sees none
   // (the collection answers them 401/403/404, and the page does not ask without a key).
