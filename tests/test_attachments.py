@@ -244,7 +244,7 @@ def test_photos_are_listed_with_their_thumbnails_for_lists_and_maps(
     assert photos  # the store fixture's photo at least
     for headers in (VIEWER, {}):  # staff, and the public (the incident is public)
         listed = requests.get(f"{base_url}/collections/photos/items", headers=headers,
-                              params={"collection": "incidents", "item_id": case.id,
+                              params={"collection": "incidents", "item_id": str(case.id),
                                       "f": "json"}, timeout=30)
         assert listed.status_code == 200, listed.text
         features = listed.json()["features"]
