@@ -262,6 +262,31 @@ def test_photos_are_listed_with_their_thumbnails_for_lists_and_maps(
             assert place == pytest.approx([case.lon, case.lat], abs=0.01)
 
 
+def test_an_inspection_takes_photos_checked_against_its_scan(
+        base_url: str, store: Path, demo_db_url: str) -> None:
+    with connect(demo_db_url) as conn:  # a door-plate scan (it moves no due list)
+        code, lon, lat = conn.execute("SELECT address_code, ST_X(geom), ST_Y(geom) FROM"
+                                      " gridgeo.addresses ORDER BY id LIMIT 1").fetchone()  # type: ignore[misc]
+        scan, scanned = conn.execute(
+            "INSERT INTO gridgeo.inspections (scan_uuid, target_collection, target_code,"
+            " scanned_at, result, geom) VALUES (gen_random_uuid(), 'addresses', %s,"
+            " now() - interval '1 hour', 'ok', ST_SetSRID(ST_MakePoint(%s, %s), 4490))"
+            " RETURNING id, scanned_at AT TIME ZONE gridgeo.local_tz()",
+            (code, lon, lat)).fetchone()  # type: ignore[misc]
+        conn.commit()
+    url = f"{base_url}/collections/inspections/items/{scan}/attachments"
+    near = upload(url, photo(lon, lat, scanned))
+    assert near.status_code == 201, near.text
+    assert near.json()["flagged"] is False and near.json()["distance_m"] < 1
+    far = upload(url, photo(lon + 0.03, lat, scanned - timedelta(days=3)), title="补拍")
+    assert far.status_code == 201 and far.json()["flagged"] is True
+    assert "72 h before the scan was made" in far.json()["flag_reason"]
+    seen = requests.get(url, headers=VIEWER, timeout=30).json()["attachments"]
+    assert len(seen) == 2 and all("position" not in a for a in seen)
+    assert requests.get(url, timeout=30).status_code == 404  # inspections are not public
+    assert_nothing_left_behind(store, demo_db_url)
+
+
 # ------------------------------------------------------------------ refusals
 
 
