@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,6 +94,9 @@ class Settings(BaseSettings):
         "(gridgeo deploy nginx) lets bodies up to this size through")
     attachments_dir: Path | None = Field(
         None, description="where attachments are stored; defaults to home/data/attachments")
+    attachment_store: Literal["files", "database"] = Field(
+        "files", description="files: under attachments_dir (one node, or a shared mount); "
+        "database: in PostgreSQL, for several web nodes with nothing else shared")
     max_offset: int = Field(1_000_000, description="largest offset an items request may ask")
     idempotency_ttl_s: int = Field(
         86_400, gt=0, description="how long an Idempotency-Key and its answer are kept")

@@ -18,6 +18,8 @@ from flask import Blueprint
 from gridgeo import hookimpl
 from gridgeo.catalog import load_collection_dir, load_migrations
 from gridgeo.contributions import CollectionContribution, Migration, ScheduledTask
+from gridgeo.settings import Settings
+from gridgeo.storage import AttachmentStore
 
 
 @hookimpl
@@ -31,6 +33,17 @@ def gridgeo_collections() -> list[CollectionContribution]:
     from gridgeo.resources import styles_dir
 
     return [load_collection_dir(Path(__file__).parent / "photos", [styles_dir()])]
+
+
+@hookimpl
+def gridgeo_attachment_store(settings: Settings) -> AttachmentStore | None:
+    """Blobs in PostgreSQL with ``GRIDGEO_ATTACHMENT_STORE=database`` (several web nodes,
+    nothing shared but the database); else None: files under GRIDGEO_ATTACHMENTS_DIR."""
+    if settings.attachment_store != "database":
+        return None
+    from gridgeo_plugins.attachments.dbstore import DatabaseStore
+
+    return DatabaseStore()
 
 
 @hookimpl
