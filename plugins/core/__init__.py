@@ -1,17 +1,21 @@
-"""Core: the schema (deployment settings, departments, staff, the process jobs queue),
-``GET /me`` (who the caller is) and the operations routes (/healthz, /readyz, /metrics)
-with their gauges."""
+"""Core: the schema (deployment settings, departments, staff, the process jobs queue,
+history partitioned by month), ``GET /me`` (who the caller is), the operations routes
+(/healthz, /readyz, /metrics) with their gauges, and the task keeping partitions ahead."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from flask import Blueprint
 
 from gridgeo import hookimpl
 from gridgeo.catalog import load_migrations
-from gridgeo.contributions import Gauge, Migration
+from gridgeo.contributions import Gauge, Migration, ScheduledTask
+
+# Partitions are made three months ahead (core/013): a daily look is plenty.
+PARTITIONS_EVERY_S = 86_400
 
 
 @hookimpl
@@ -35,7 +39,21 @@ def gridgeo_gauges() -> list[Gauge]:
         Gauge("gridgeo_job_workers_alive", "Job workers with a heartbeat in the last minute",
               "SELECT count(*) FROM gridgeo.job_workers"
               " WHERE heartbeat > now() - interval '60 seconds'"),
+        Gauge("gridgeo_history_default_partition_rows", "Rows of the history in DEFAULT "
+              "partitions: no month partition took them (core/013); alert above 0",
+              "SELECT gridgeo.default_partition_rows()"),
     ]
+
+
+def keep_partitions_ahead(conn: psycopg.Connection) -> str:
+    """Make the month partitions the history needs next (and move stray rows in)."""
+    made = conn.execute("SELECT gridgeo.keep_partitions_ahead()").fetchone()
+    return f"{made[0] if made else 0} partition(s) made"
+
+
+@hookimpl
+def gridgeo_scheduled_tasks() -> list[ScheduledTask]:
+    return [ScheduledTask("history-partitions", PARTITIONS_EVERY_S, keep_partitions_ahead)]
 
 
 @hookimpl
