@@ -115,3 +115,15 @@ def test_the_audit_log_stays_append_only_through_its_partitions(history_db: str)
             ("test",)]
         assert conn.execute("SELECT count(*) FROM gridgeo.audit_log WHERE actor = 'request'"
                             ).fetchone() == (1,)
+
+
+def test_the_demo_history_sits_in_its_months(conn: psycopg.Connection) -> None:
+    """The demo loader makes the month partitions its months-old history needs."""
+    assert conn.execute("SELECT gridgeo.default_partition_rows()").fetchone() == (0,)
+    months = conn.execute(
+        "SELECT count(DISTINCT gridgeo.month_start(at)), count(*) FROM gridgeo.incident_events"
+        ).fetchone()
+    parts = conn.execute("SELECT count(*) FROM pg_inherits WHERE inhparent ="
+                         " 'gridgeo.incident_events'::regclass").fetchone()
+    assert months is not None and parts is not None and months[1] > 0
+    assert parts[0] >= months[0] + 1  # each month of events has its partition, plus DEFAULT

@@ -197,7 +197,8 @@ class CountyLoader:
         return (case_no, *row[:14], address_id + row[14], *row[15:])
 
     def finish(self, seed: int, scale: int, reference: datetime) -> None:
-        """Move the id sequences past the loaded ids, record the demo, refresh statistics."""
+        """Move the id sequences past the loaded ids, record the demo, make the history's
+        month partitions, refresh statistics."""
         for table in _SERIAL:
             self.conn.execute(sql.SQL(
                 "SELECT setval(pg_get_serial_sequence({}, 'id'), "
@@ -209,5 +210,8 @@ class CountyLoader:
             self.conn.execute(
                 "INSERT INTO gridgeo.deployment (key, value) VALUES (%s, %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
+        # The demo's history is months old: give it its month partitions (core/013)
+        # instead of leaving it in the DEFAULT partitions.
+        self.conn.execute("SELECT gridgeo.keep_partitions_ahead()")
         for table in DOMAIN_TABLES:
             self.conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("gridgeo", table)))

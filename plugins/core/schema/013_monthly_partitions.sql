@@ -164,7 +164,7 @@ BEGIN
                            FROM pg_constraint c WHERE c.conrelid = old AND c.contype = 'f');
     triggers := ARRAY(SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
                        WHERE t.tgrelid = old AND NOT t.tgisinternal);
-    views := ARRAY(SELECT DISTINCT format('CREATE VIEW %s%s AS %s', v.oid::regclass,
+    views := ARRAY(SELECT DISTINCT format('CREATE VIEW gridgeo.%I%s AS %s', v.relname,
                                           coalesce(' WITH (' || array_to_string(v.reloptions, ', ')
                                                    || ')', ''),
                                           pg_get_viewdef(v.oid))
