@@ -4,6 +4,7 @@ is visible from both nodes: nothing one node keeps on its disk is needed by the 
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -164,3 +165,18 @@ def test_a_scheduled_task_runs_once_across_both_nodes(deployment: Deployment) ->
     seen = [requests.get(n.url + item, params={"f": "json"}, headers=ADMIN, timeout=30)
             for n in deployment.nodes]
     assert [r.json()["properties"]["escalation_level"] for r in seen] == [1, 1]
+
+
+def test_the_database_store_keeps_every_store_key(demo_db_url: str) -> None:
+    """Attachments' keys and other users' of the store (stored reports: ``<sha>.report``);
+    each call safe to repeat, as the store protocol asks."""
+    from gridgeo_plugins.attachments.dbstore import DatabaseStore
+
+    store, digest = DatabaseStore(), hashlib.sha256(b"stateless").hexdigest()
+    for key in (digest, f"{digest}.thumbnail", f"{digest}.report"):
+        store.put(key, b"first")
+        store.put(key, b"first")
+        assert store.get(key) == b"first"
+        store.delete(key)
+        store.delete(key)
+        assert store.get(key) is None

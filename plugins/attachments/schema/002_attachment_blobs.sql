@@ -1,12 +1,13 @@
 -- requires: attachments/001, core/010
--- Attachment blobs in the database (GRIDGEO_ATTACHMENT_STORE=database): every web node
--- of a deployment reads and writes them with nothing shared but PostgreSQL, and a
--- database backup (pgBackRest, pg_dump) holds them with their rows. Keys are the
--- attachment store's content-addressed keys (gridgeo.storage), so a blob is written once.
--- No row-level security: a blob is reached only through its attachment row, which every
--- path reads as the caller first (plugins/attachments/routes.py).
+-- The attachment store's blobs in the database (GRIDGEO_ATTACHMENT_STORE=database):
+-- attachments and whatever else keeps files there (stored reports, plugins/reports).
+-- Every web node of a deployment reads and writes them with nothing shared but
+-- PostgreSQL, and a database backup (pgBackRest, pg_dump) holds them with their rows.
+-- Keys are the store's content-addressed keys (gridgeo.storage: a SHA-256 and a suffix),
+-- so a blob is written once. No row-level security: a blob is reached only through its
+-- row (an attachment, a report), which every path reads as the caller first.
 CREATE TABLE gridgeo.attachment_blobs (
-    key        text PRIMARY KEY CHECK (key ~ '^[0-9a-f]{64}(\.public|\.thumbnail)?$'),
+    key        text PRIMARY KEY CHECK (key ~ '^[0-9a-f]{64}(\.[a-z]+)?$'),
     data       bytea NOT NULL,
     stored_at  timestamptz NOT NULL DEFAULT now()
 );
