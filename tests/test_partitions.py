@@ -1,12 +1,12 @@
-"""History partitioned by month (#21, core/013): the audit log and the incidents' events
-are range-partitioned on their time, keep their guarantees, get partitions made ahead by a
-scheduled task (which also moves stray rows out of the DEFAULT partition), and a
-time-bounded query reads only its months."""
+"""History partitioned by month (#21, core/013): the audit log is range-partitioned on its
+time and keeps its guarantees, partitions are made ahead by a scheduled task (which also
+moves stray rows out of the DEFAULT partition), a time-bounded query reads only its
+months, and ``gridgeo.partition_by_month`` converts a table with rows and a view."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,6 @@ from gridgeo.db.pool import connect
 from gridgeo.scheduler import run_once
 from tests.conftest import empty_database
 
-HISTORY = ("audit_log", "incident_events")
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the deployment's zone in a new database
 # Three audit rows in three months of 2025 (Shanghai wall clock, the deployment's zone).
 OLD_ROWS = ("2025-01-15 10:00+08", "2025-02-15 10:00+08", "2025-03-31 23:30+08")
@@ -45,28 +44,22 @@ def _scanned(conn: psycopg.Connection, query: str, params: tuple[Any, ...] = ())
     return found
 
 
-def test_the_history_is_partitioned_by_month_with_its_keys(history_db: str) -> None:
+def test_the_audit_log_is_partitioned_by_month_with_its_keys(history_db: str) -> None:
     with connect(history_db) as conn:
-        for table in HISTORY:
-            kind, key = conn.execute(
-                "SELECT c.relkind, pg_get_partkeydef(c.oid) FROM pg_class c"
-                " WHERE c.oid = %s::regclass", (f"gridgeo.{table}",)).fetchone()  # type: ignore[misc]
-            assert (kind, key) == ("p", "RANGE (at)")
-            primary = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint"
-                                   " WHERE conrelid = %s::regclass AND contype = 'p'",
-                                   (f"gridgeo.{table}",)).fetchone()
-            assert primary == ("PRIMARY KEY (id, at)",)
-            parts = {r[0] for r in conn.execute(
-                "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent ="
-                " %s::regclass", (f"gridgeo.{table}",))}
-            this_month = datetime.now(SHANGHAI).strftime("y%Ym%m")
-            assert f"{table}_default" in parts
-            assert len(parts) >= 5 and any(p.endswith(this_month) for p in parts), parts
-        # The events' foreign key to their incident and their view survived the move.
-        fk = conn.execute("SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid ="
-                          " 'gridgeo.incident_events'::regclass AND contype = 'f'").fetchall()
-        assert fk == [("incidents",)]
-        assert conn.execute("SELECT count(*) FROM gridgeo.incident_events_view").fetchone() == (0,)
+        kind, key = conn.execute(
+            "SELECT c.relkind, pg_get_partkeydef(c.oid) FROM pg_class c"
+            " WHERE c.oid = 'gridgeo.audit_log'::regclass").fetchone()  # type: ignore[misc]
+        assert (kind, key) == ("p", "RANGE (at)")
+        primary = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE"
+                               " conrelid = 'gridgeo.audit_log'::regclass AND contype = 'p'"
+                               ).fetchone()
+        assert primary == ("PRIMARY KEY (id, at)",)
+        parts = {r[0] for r in conn.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits"
+            " WHERE inhparent = 'gridgeo.audit_log'::regclass")}
+        this_month = datetime.now(SHANGHAI).strftime("y%Ym%m")
+        assert "audit_log_default" in parts and f"audit_log_{this_month}" in parts
+        assert len(parts) == 5, parts  # this month, three ahead, DEFAULT
 
 
 def test_stray_rows_get_their_months_and_a_bounded_query_reads_only_those(
@@ -88,14 +81,6 @@ def test_stray_rows_get_their_months_and_a_bounded_query_reads_only_those(
         bounds = ("2025-02-01 00:00+08", "2025-03-01 00:00+08")
         assert _scanned(conn, february, bounds) == {"audit_log_y2025m02"}
         assert conn.execute(february, bounds).fetchone() == (1,)
-        # The events of this month, through their view (which joins incidents).
-        local = datetime.now(SHANGHAI)
-        start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (start + timedelta(days=32)).replace(day=1)
-        scanned = _scanned(conn, "SELECT * FROM gridgeo.incident_events_view"
-                           " WHERE at >= %s AND at < %s", (start, end))
-        assert {t for t in scanned if t.startswith("incident_events")} == {
-            f"incident_events_{start:y%Ym%m}"}
 
 
 def test_the_audit_log_stays_append_only_through_its_partitions(history_db: str) -> None:
@@ -117,13 +102,37 @@ def test_the_audit_log_stays_append_only_through_its_partitions(history_db: str)
                             ).fetchone() == (1,)
 
 
-def test_the_demo_history_sits_in_its_months(conn: psycopg.Connection) -> None:
-    """The demo loader makes the month partitions its months-old history needs."""
-    assert conn.execute("SELECT gridgeo.default_partition_rows()").fetchone() == (0,)
-    months = conn.execute(
-        "SELECT count(DISTINCT gridgeo.month_start(at)), count(*) FROM gridgeo.incident_events"
-        ).fetchone()
-    parts = conn.execute("SELECT count(*) FROM pg_inherits WHERE inhparent ="
-                         " 'gridgeo.incident_events'::regclass").fetchone()
-    assert months is not None and parts is not None and months[1] > 0
-    assert parts[0] >= months[0] + 1  # each month of events has its partition, plus DEFAULT
+def test_a_table_with_rows_and_a_view_is_converted(history_db: str) -> None:
+    with connect(history_db) as conn:
+        conn.execute("CREATE TABLE gridgeo.sample_history (id bigserial PRIMARY KEY,"
+                     " at timestamptz NOT NULL, note text CHECK (note <> ''))")
+        conn.execute("CREATE INDEX sample_history_note_idx ON gridgeo.sample_history (note)")
+        conn.execute("INSERT INTO gridgeo.sample_history (at, note) SELECT t, 'n' FROM"
+                     " generate_series(timestamptz '2024-01-10', '2024-03-20', '1 day') t")
+        conn.execute("CREATE VIEW gridgeo.sample_history_view WITH (security_barrier) AS"
+                     " SELECT id, at, upper(note) AS loud FROM gridgeo.sample_history")
+        conn.execute("SELECT gridgeo.partition_by_month('sample_history', 'at')")
+        assert conn.execute("SELECT count(*), max(id) FROM gridgeo.sample_history_view"
+                            ).fetchone() == (71, 71)
+        # The sequence went with it: the next row follows the moved ones.
+        assert conn.execute("INSERT INTO gridgeo.sample_history (at, note) VALUES (now(),"
+                            " 'x') RETURNING id").fetchone() == (72,)
+        with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():  # a savepoint
+            conn.execute("INSERT INTO gridgeo.sample_history (at, note) VALUES (now(), '')")
+        options = conn.execute("SELECT reloptions FROM pg_class WHERE oid ="
+                               " 'gridgeo.sample_history_view'::regclass").fetchone()
+        assert options == (["security_barrier=true"],)
+        bounds = ("2024-02-01 00:00+08", "2024-03-01 00:00+08")
+        assert _scanned(conn, "SELECT * FROM gridgeo.sample_history_view WHERE at >= %s"
+                        " AND at < %s", bounds) == {"sample_history_y2024m02"}
+        conn.rollback()
+
+
+def test_a_referenced_table_is_refused_with_a_sentence(history_db: str) -> None:
+    with connect(history_db) as conn:
+        conn.execute("CREATE TABLE gridgeo.sample_cases (id bigserial PRIMARY KEY,"
+                     " at timestamptz NOT NULL)")
+        conn.execute("CREATE TABLE gridgeo.sample_notes (case_id bigint REFERENCES"
+                     " gridgeo.sample_cases (id))")
+        with pytest.raises(psycopg.errors.RaiseException, match="referenced by a foreign key"):
+            conn.execute("SELECT gridgeo.partition_by_month('sample_cases', 'at')")

@@ -210,8 +210,8 @@ class CountyLoader:
             self.conn.execute(
                 "INSERT INTO gridgeo.deployment (key, value) VALUES (%s, %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
-        # The demo's history is months old: give it its month partitions (core/013)
-        # instead of leaving it in the DEFAULT partitions.
+        # Rows of a partitioned history table outside its month partitions (core/013)
+        # get their months instead of staying in the DEFAULT partition.
         self.conn.execute("SELECT gridgeo.keep_partitions_ahead()")
         for table in DOMAIN_TABLES:
             self.conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("gridgeo", table)))
