@@ -13,6 +13,7 @@ import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -40,6 +41,23 @@ def number(data: dict[str, Any], name: str, default: float, low: float, high: fl
         raise InputError(f"{name} must be {kind} from {low:g} to {high:g}; got {value:g}")
     return float(value)
 
+
+
+MAX_PERIOD_DAYS = 3653  # ten years: a yearly or multi-year review is still one query
+
+
+def date_range(start: Any, end: Any, example: str) -> tuple[date, date]:
+    """The inclusive period ``start``..``end`` (ISO dates), or a ProcessorExecuteError
+    saying what to send (``example`` is a date shown in the sentence)."""
+    try:
+        first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    except ValueError:
+        raise ProcessorExecuteError(
+            user_msg=f"start and end must both be dates such as {example}.") from None
+    if last < first or (last - first).days >= MAX_PERIOD_DAYS:
+        raise ProcessorExecuteError(user_msg="end must be on or after start, and the period "
+                                             f"at most {MAX_PERIOD_DAYS} days.")
+    return first, last
 
 @contextmanager
 def process_errors(process_id: str) -> Iterator[None]:

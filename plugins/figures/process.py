@@ -15,11 +15,10 @@ from psycopg import sql
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gridgeo.db.pool import connection
-from gridgeo.process_errors import process_errors
+from gridgeo.process_errors import date_range, process_errors
 from gridgeo.security.access import allowed_for
 from gridgeo.timezone import local_zone
 
-MAX_DAYS = 3653  # ten years in one call
 FUNCTIONS = {"grid": "grid_figures_for", "worker": "worker_figures_for"}
 _DATE = {"type": "string", "format": "date"}
 
@@ -63,15 +62,7 @@ def parse_period(data: dict[str, Any], today: date) -> tuple[date, date]:
         following = first.replace(year=first.year + first.month // 12,
                                   month=first.month % 12 + 1)
         return first, date.fromordinal(following.toordinal() - 1)
-    try:
-        first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
-    except ValueError:
-        raise ProcessorExecuteError(
-            user_msg="start and end must both be dates such as 2026-11-01.") from None
-    if last < first or (last - first).days >= MAX_DAYS:
-        raise ProcessorExecuteError(
-            user_msg=f"end must be on or after start, and the period at most {MAX_DAYS} days.")
-    return first, last
+    return date_range(start, end, "2026-11-01")
 
 
 def parse_level(data: dict[str, Any]) -> str:

@@ -18,11 +18,10 @@ from gridgeo_plugins.incidents.chart import bar_chart_svg
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gridgeo.db.pool import connection
-from gridgeo.process_errors import process_errors
+from gridgeo.process_errors import date_range, process_errors
 from gridgeo.timezone import local_zone
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-MAX_DAYS = 3653  # ten years: a yearly or multi-year review is still one query
 
 PROCESS_METADATA = {
     "version": "0.1.0",
@@ -102,15 +101,7 @@ def parse_period(data: dict[str, Any], today: date) -> tuple[date, date]:
             raise ProcessorExecuteError(user_msg=f"{week} is not a week of that year.") from None
         return first, first + timedelta(days=6)
     if start or end:
-        try:
-            first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
-        except ValueError:
-            raise ProcessorExecuteError(
-                user_msg="start and end must both be dates such as 2026-11-23.") from None
-        if last < first or (last - first).days >= MAX_DAYS:
-            raise ProcessorExecuteError(
-                user_msg=f"end must be on or after start, and the period at most {MAX_DAYS} days.")
-        return first, last
+        return date_range(start, end, "2026-11-23")
     first = today - timedelta(days=today.isoweekday() - 1)
     return first, first + timedelta(days=6)
 
