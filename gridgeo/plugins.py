@@ -29,6 +29,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gridgeo_plugins.notify",
     "gridgeo_plugins.notify_robots",
     "gridgeo_plugins.figures",
+    "gridgeo_plugins.field",
 )
 
 

@@ -22,6 +22,8 @@ packages=(
   "leaflet.markercluster 1.5.3 sha512-vPTw/Bndq7eQHjLBVlWpnGeLa3t+3zGiuM7fJwCkiMFq+nmRuG3RI3f7f4N4TDX7T4NpbAXpR2+NTRSEGfCSeA=="
   "leaflet.vectorgrid 1.3.0 sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw=="
   "bootstrap 5.3.9 sha512-20cU0rcfw8WdxtVbmfU+xT2EjvVTw9Ror/h1Qvd7DXCujRg8OO9mdBCsmTHdJFf3BuadmBNJtgIuUXsBqSkk/w=="
+  "maplibre-gl 5.24.1 sha512-HyiYBwtsbk3L1n1EPLJHWqdoyMiF80n7tEYXFZyu2m1TjvaNx6KMLiFeDdmszt1/mq2zvsR1TJuX/NMu5BonXQ=="
+  "@zxing/library 0.23.0 sha512-6fkkoFwP8CHxl6ugnPsj74PLJgX2iRv5zczGAyt5OBzQgxFhuhF0NCEc4t4OvSr8xAv2MRLlI0Iu9ZGDZQ2urA=="
   "swagger-ui-dist 5.35.0 sha512-U06rpMtW9V3XPGOBeamTUSr0Z09jMX4IJuANpE/EZbAhw0G8CgwrzU4YmXkn/h0wCDNsXdGarTNNHC3sU8yVUQ=="
 )
 
@@ -36,6 +38,9 @@ files_for() {
       dist/MarkerCluster.Default.css MIT-LICENCE.txt ;;
     leaflet.vectorgrid) echo dist/Leaflet.VectorGrid.bundled.min.js ;;
     bootstrap) echo dist/css/bootstrap.min.css LICENSE ;;
+    # The field app (/field): the UMD builds, loaded by plain <script> tags.
+    maplibre-gl) echo dist/maplibre-gl.js dist/maplibre-gl.css LICENSE.txt ;;
+    @zxing/library) echo umd/index.min.js LICENSE ;;
     swagger-ui-dist) echo swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt \
       swagger-ui-standalone-preset.js swagger-ui-standalone-preset.js.LICENSE.txt \
       swagger-ui.css favicon-16x16.png favicon-32x32.png LICENSE NOTICE ;;
@@ -59,20 +64,22 @@ mkdir -p "$vendor"
 
 for entry in "${packages[@]}"; do
   read -r name version integrity <<< "$entry"
-  (cd "$work" && npm pack --silent --json "$name@$version" > "$name.json")
-  got="$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["integrity"])' "$work/$name.json")"
+  # A scoped package (@scope/name) is kept under scope-name/, its tarball's own name.
+  safe="${name#@}"; safe="${safe//\//-}"
+  (cd "$work" && npm pack --silent --json "$name@$version" > "$safe.json")
+  got="$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["integrity"])' "$work/$safe.json")"
   if [ "$got" != "$integrity" ]; then
     echo "vendor-web: $name@$version integrity $got, expected $integrity" >&2
     exit 1
   fi
-  mkdir -p "$work/$name"
-  tar -xzf "$work/$name-$version.tgz" -C "$work/$name"
+  mkdir -p "$work/$safe"
+  tar -xzf "$work/$safe-$version.tgz" -C "$work/$safe"
   for path in $(files_for "$name"); do
-    dest="$vendor/$name/${path#dist/}"
+    dest="$vendor/$safe/${path#dist/}"
     mkdir -p "$(dirname "$dest")"
-    cp "$work/$name/package/$path" "$dest"
+    cp "$work/$safe/package/$path" "$dest"
   done
-  echo "| $name/ | $name | $version | $integrity |" >> "$vendor/README.md"
+  echo "| $safe/ | $name | $version | $integrity |" >> "$vendor/README.md"
 done
 
 # VectorGrid ships its licence (Beerware) only inside README.md; keep it next to the code.

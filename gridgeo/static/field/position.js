@@ -1,0 +1,13 @@
+// Where the worker is: the latest geolocation fix, kept up to date while the app runs.
+import { showPosition } from './map.js';
+
+export const place = { lonlat: null, accuracy: null };
+
+export function watchPosition() {
+  if (!navigator.geolocation) return;
+  navigator.geolocation.watchPosition((fix) => {
+    place.lonlat = [fix.coords.longitude, fix.coords.latitude];
+    place.accuracy = fix.coords.accuracy;
+    showPosition(place);
+  }, () => {}, { enableHighAccuracy: true, maximumAge: 10000 });
+}

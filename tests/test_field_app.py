@@ -1,0 +1,204 @@
+"""The field app (/field) in real headless Chromium: a grid worker signs in, the network
+goes (a proxy the test owns is cut), a door plate is scanned with the camera (a fake
+camera playing a QR video; the app's JS decoder reads it) and an incident with a camera
+photo is reported; the network comes back and one answer is lost after the server
+committed it. Both arrive exactly once, with the time they were made."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import segno
+from PIL import Image
+
+from gridgeo.db.pool import connect
+from tests.conftest import EDITOR_KEY, free_port
+from tests.field_proxy import FlakyProxy
+
+CHROMIUM = "/usr/bin/chromium"
+VIDEO_SIZE = (640, 480)
+WAIT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Plate:
+    code: str
+    payload: str
+    lon: float
+    lat: float
+
+
+@pytest.fixture(scope="module")
+def plate(demo_db_url: str) -> Plate:
+    with connect(demo_db_url) as conn:
+        row = conn.execute("SELECT address_code, qr_payload, ST_X(geom), ST_Y(geom)"
+                           " FROM gridgeo.addresses_view ORDER BY address_code LIMIT 1"
+                           ).fetchone()
+    assert row is not None
+    return Plate(*row)
+
+
+def qr_video(payload: str, path: Path) -> Path:
+    """A Y4M video (what Chromium's fake camera plays) of a door plate's QR code."""
+    image = Image.new("L", VIDEO_SIZE, 255)
+    qr = io.BytesIO()
+    segno.make_qr(payload, error="l").save(qr, kind="png", scale=6, border=4)
+    code = Image.open(qr).convert("L")
+    image.paste(code, ((VIDEO_SIZE[0] - code.width) // 2, (VIDEO_SIZE[1] - code.height) // 2))
+    width, height = VIDEO_SIZE
+    chroma = bytes([128]) * (width // 2 * height // 2 * 2)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(3):
+            out.write(b"FRAME\n" + image.tobytes() + chroma)
+    return path
+
+
+@pytest.fixture(scope="module")
+def proxy(base_url: str) -> Iterator[FlakyProxy]:
+    flaky = FlakyProxy(free_port(), int(base_url.rsplit(":", 1)[1]))
+    flaky.restore()
+    yield flaky
+    flaky.cut()
+
+
+@pytest.fixture(scope="module")
+def page(proxy: FlakyProxy, plate: Plate, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    video = qr_video(plate.payload, tmp_path_factory.mktemp("camera") / "plate.y4m")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}", "--enable-unsafe-swiftshader"])
+        context = browser.new_context(
+            viewport={"width": 360, "height": 740}, device_scale_factor=1,
+            permissions=["geolocation", "camera"], locale="zh-CN",
+            geolocation={"longitude": plate.lon, "latitude": plate.lat, "accuracy": 6})
+        opened = context.new_page()
+        opened.set_default_timeout(WAIT_MS)
+        yield opened
+        browser.close()
+
+
+def app_url(proxy: FlakyProxy) -> str:
+    return f"http://127.0.0.1:{proxy.port}/field/"
+
+
+def test_the_app_and_its_libraries_are_served(base_url: str) -> None:
+    shell = requests.get(f"{base_url}/field/", timeout=30)
+    assert shell.status_code == 200 and 'src="app.js"' in shell.text
+    worker = requests.get(f"{base_url}/field/sw.js", timeout=30)
+    assert worker.headers["Service-Worker-Allowed"] == "/field/"
+    assert worker.headers["Content-Type"].startswith("text/javascript")
+    manifest = requests.get(f"{base_url}/field/manifest.webmanifest", timeout=30).json()
+    assert manifest["scope"] == "/field/" and manifest["icons"]
+    for vendored in ("maplibre-gl/maplibre-gl.js", "zxing-library/umd/index.min.js"):
+        assert requests.get(f"{base_url}/static/vendor/{vendored}", timeout=30).ok
+    missing = requests.get(f"{base_url}/field/nothing.js", timeout=30)
+    assert missing.status_code == 404 and "/field/" in missing.json()["description"]
+
+
+def sign_in(page: Any, proxy: FlakyProxy) -> None:
+    page.goto(app_url(proxy))
+    page.fill("#credential", EDITOR_KEY)
+    page.click("#save")
+    page.wait_for_selector("body[data-ready=true]")
+    # The service worker controls the page and has cached the shell and today's documents.
+    page.wait_for_selector("body[data-cached=true]")
+
+
+def scan_door_plate(page: Any) -> None:
+    page.click("nav [data-screen=scan]")
+    page.click("#camera")
+    page.click("#results [data-result=ok]")  # appears once the camera's QR is decoded
+    page.wait_for_function("document.querySelector('#verdict').textContent.length > 0")
+
+
+def report_incident(page: Any, token: str) -> None:
+    page.click("nav [data-screen=report]")
+    page.wait_for_function("document.querySelector('#category').options.length > 0")
+    page.fill("#description", token)
+    page.click("#photo")
+    page.wait_for_selector("#thumbs img")
+    page.click("#submit")
+    page.wait_for_function("document.querySelector('#report-status').textContent.length > 0")
+
+
+def outbox(page: Any) -> list[dict[str, Any]]:
+    return page.evaluate("""() => new Promise((resolve) => {
+        const open = indexedDB.open('gridgeo-field', 1);
+        open.onsuccess = () => {
+          const all = open.result.transaction('outbox').objectStore('outbox').getAll();
+          all.onsuccess = () => resolve(all.result.map((i) => ({key: i.key, kind: i.kind,
+            state: i.state, body: i.body, incident_id: i.incident_id})));
+        };
+    })""")
+
+
+def wait_until_sent(page: Any) -> None:
+    """Tap 'send now' until the outbox is delivered (bounded: the wait's timeout)."""
+    page.click("nav [data-screen=mine]")
+    for _ in range(10):
+        page.click("#outbox")
+        try:
+            page.wait_for_function("""[...document.querySelectorAll('#report-list li')]
+                .filter((li) => li.dataset.state === 'sent').length === 2""", timeout=5000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: tap again
+            continue
+    raise AssertionError(f"the outbox was not delivered: {outbox(page)}")
+
+
+def test_offline_scan_and_report_arrive_once_with_their_times(
+        page: Any, proxy: FlakyProxy, plate: Plate, demo_db_url: str) -> None:
+    sign_in(page, proxy)
+    proxy.cut()
+    page.reload()  # a warm start with no network: the service worker serves the app
+    page.wait_for_selector("body[data-ready=true]")
+    made_from = datetime.now(UTC)
+    scan_door_plate(page)
+    assert page.text_content("#verdict") == "已排队，联网后自动发送"
+    token = f"field-app test {uuid.uuid4()}"
+    report_incident(page, token)
+    made_until = datetime.now(UTC)
+    queued = {item["kind"]: item for item in outbox(page)}
+    assert {i["state"] for i in queued.values()} == {"waiting"}
+    assert page.text_content("#queued") == "2"
+
+    proxy.lose_answer_once(b"POST /collections/incidents/items")
+    proxy.restore()
+    wait_until_sent(page)
+    assert proxy.requests[b"POST /collections/incidents/items"] >= 2  # the lost one, again
+
+    scan_uuid = queued["scan"]["key"]
+    with connect(demo_db_url) as conn:
+        scans = conn.execute(
+            "SELECT target_collection, target_code, scanned_at, received_at, result,"
+            " ST_X(geom), ST_Y(geom) FROM gridgeo.inspections WHERE scan_uuid = %s",
+            (scan_uuid,)).fetchall()
+        incidents = conn.execute(
+            "SELECT id, reported_at, source, (SELECT count(*) FROM gridgeo.attachments a"
+            " WHERE a.incident_id = i.id) FROM gridgeo.incidents i WHERE description = %s",
+            (token,)).fetchall()
+    assert len(scans) == 1, scans
+    collection, code, scanned_at, received_at, result, lon, lat = scans[0]
+    assert (collection, code, result) == ("addresses", plate.code, "ok")
+    assert made_from <= scanned_at <= made_until < received_at  # made offline, sent later
+    assert (round(lon, 6), round(lat, 6)) == (round(plate.lon, 6), round(plate.lat, 6))
+    assert len(incidents) == 1, incidents
+    incident_id, reported_at, source, photos = incidents[0]
+    assert made_from <= reported_at <= made_until and source == "grid_worker"
+    delivered = {item["kind"]: item for item in outbox(page)}
+    assert photos == 1 and str(delivered["incident"]["incident_id"]) == str(incident_id)
+    page.click("nav [data-screen=scan]")
+    assert page.text_content("#verdict").startswith("已记录")
