@@ -18,6 +18,7 @@ import pytest
 import requests
 import segno
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from gridgeo.db.pool import connect
 from tests.conftest import EDITOR_KEY, free_port
@@ -154,8 +155,8 @@ def wait_until_sent(page: Any) -> None:
             page.wait_for_function("""[...document.querySelectorAll('#report-list li')]
                 .filter((li) => li.dataset.state === 'sent').length === 2""", timeout=5000)
             return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: tap again
-            continue
+        except PlaywrightTimeout:
+            continue  # tap again
     raise AssertionError(f"the outbox was not delivered: {outbox(page)}")
 
 
@@ -202,3 +203,17 @@ def test_offline_scan_and_report_arrive_once_with_their_times(
     assert photos == 1 and str(delivered["incident"]["incident_id"]) == str(incident_id)
     page.click("nav [data-screen=scan]")
     assert page.text_content("#verdict").startswith("已记录")
+
+    # A category withdrawn since the phone cached the list: the server refuses the report,
+    # the item keeps the server's sentence, nothing is written.
+    refused = f"field-app test {uuid.uuid4()}"
+    page.click("nav [data-screen=report]")
+    page.evaluate("document.querySelector('#category').options[0].value = 'withdrawn'")
+    page.fill("#description", refused)
+    page.click("#submit")
+    page.click("nav [data-screen=mine]")
+    reason = page.wait_for_selector("#report-list li[data-state=refused] .message")
+    assert reason.text_content() == "a referenced item does not exist."
+    with connect(demo_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM gridgeo.incidents WHERE description = %s",
+                            (refused,)).fetchone() == (0,)

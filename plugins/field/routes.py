@@ -13,6 +13,7 @@ import mimetypes
 from pathlib import Path
 
 from flask import Blueprint, Response, redirect, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 import gridgeo
 from gridgeo.errors import NotFound
@@ -36,15 +37,16 @@ def file_response(path: Path) -> Response:
     response = Response(path.read_bytes(), mimetype=media_type or "application/octet-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)  # a 304 when the phone's copy is current
+    return response
 
 
 def field_blueprint() -> Blueprint:
     blueprint = Blueprint("gridgeo_field", __name__)
 
     @blueprint.get("/field")
-    def field_root() -> Response:
-        return redirect("/field/", code=308)  # type: ignore[return-value]
+    def field_root() -> WerkzeugResponse:
+        return redirect("/field/", code=308)
 
     @blueprint.get("/field/")
     def shell() -> Response:

@@ -1,7 +1,7 @@
 // The field app's entry: sign-in, the five screens, position, language, the outbox.
 import { credential, getJson, signIn, signOut } from './api.js';
 import { t, toggleLanguage } from './i18n.js';
-import { createMap, fieldStyle, resize, showToday } from './map.js';
+import { bboxOf, createMap, fieldStyle, resize, showToday } from './map.js';
 import { watchPosition } from './position.js';
 import * as queue from './queue.js';
 import {
@@ -32,8 +32,18 @@ async function countQueued() {
   $('queued').textContent = String(waiting);
 }
 
+// /me names my grids but has no shapes: read them from the grids collection.
+async function withGridShapes(today) {
+  if (!today || today.bbox || !Array.isArray(today.grids) || !today.grids.length) return today;
+  const pages = await Promise.all(today.grids.map((grid) => getJson(
+    `/collections/grids/items?code=${encodeURIComponent(grid.code)}&f=json`)));
+  const features = pages.flatMap((page) => page?.features ?? []);
+  if (!features.length) return today;
+  return { ...today, grids: { type: 'FeatureCollection', features }, bbox: bboxOf(features) };
+}
+
 async function loadToday() {
-  const today = (await getJson('/me/today')) || (await getJson('/me'));
+  const today = await withGridShapes((await getJson('/me/today')) || (await getJson('/me')));
   renderToday(today);
   mapReady.then(() => showToday(today));  // the lists do not wait for the map
   if (today?.bbox) prefetchArea(today.bbox);

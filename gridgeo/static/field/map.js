@@ -138,10 +138,11 @@ export function showPosition(position) {
 }
 
 // A draggable pin for a report's place; returns a function that reads where it is.
-export function placePin(lonlat) {
+export function placePin(lonlat, onMove) {
   if (!map) return () => lonlat;
   const pin = new window.maplibregl.Marker({ draggable: true, color: '#e03131' })
     .setLngLat(lonlat).addTo(map);
+  pin.on('dragend', () => onMove());
   map.jumpTo({ center: lonlat });
   return (done) => {
     const at = pin.getLngLat();
@@ -152,4 +153,17 @@ export function placePin(lonlat) {
 
 export function resize() {
   map?.resize();
+}
+
+// [west, south, east, north] of GeoJSON features, or null for none.
+export function bboxOf(features) {
+  const box = [Infinity, Infinity, -Infinity, -Infinity];
+  const visit = (c) => {
+    if (typeof c[0] === 'number') {
+      box[0] = Math.min(box[0], c[0]); box[1] = Math.min(box[1], c[1]);
+      box[2] = Math.max(box[2], c[0]); box[3] = Math.max(box[3], c[1]);
+    } else c.forEach(visit);
+  };
+  features.forEach((f) => f.geometry && visit(f.geometry.coordinates));
+  return box[0] === Infinity ? null : box;
 }

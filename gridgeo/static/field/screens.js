@@ -39,12 +39,16 @@ export function renderToday(today) {
        (r) => `${r.route_no} ${r.name ?? ''}${r.stops ? ` · ${r.stops.length} ${t('stops')}` : ''}`);
 }
 
-// Fetch my area's tiles once so the service worker has them offline (bounded count).
+// Fetch my area's tiles once a day so the service worker has them offline (bounded
+// count), two at a time: the worker's own requests must not wait behind them.
 export async function prefetchArea(bbox) {
+  const done = `${new Date().toDateString()} ${bbox.join(',')}`;
+  if (localStorage.getItem('gridgeo.prefetched') === done) return;
   const urls = areaTiles(await fieldStyle(), bbox, WORKING_ZOOMS, MAX_AREA_TILES);
-  for (let i = 0; i < urls.length; i += 4) {
-    await Promise.all(urls.slice(i, i + 4).map((url) => fetch(url).catch(() => null)));
+  for (let i = 0; i < urls.length; i += 2) {
+    await Promise.all(urls.slice(i, i + 2).map((url) => fetch(url).catch(() => null)));
   }
+  localStorage.setItem('gridgeo.prefetched', done);
 }
 
 function verdict(item) {
@@ -92,10 +96,12 @@ export function setupScan() {
     scanning = true;
     $('verdict').textContent = '';
     $('scan-status').textContent = t('scanning');
+    $('video').hidden = false;
     await startCamera($('video'));
     const text = await readQr($('video'), $('frame'), () => scanning);
     scanning = false;
     stopCamera($('video'));
+    $('video').hidden = true;
     const found = text && target(text);
     // The time and place are those of the scan, not of a later send from the queue.
     const scannedAt = new Date().toISOString();
@@ -120,7 +126,7 @@ export function setupReport() {
     return at;
   };
   document.querySelector('nav [data-screen="report"]').addEventListener('click', () => {
-    if (!pin && place.lonlat) pin = placePin(place.lonlat);
+    if (!pin && place.lonlat) pin = placePin(place.lonlat, where);
     where();
   });
   $('photo').addEventListener('click', async () => {
