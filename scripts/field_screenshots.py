@@ -44,6 +44,20 @@ def door_plate(server: str, key: str) -> tuple[str, float, float]:
     return f"{server}/q/a/{feature['properties']['address_code']}", lon, lat
 
 
+def plan_today(server: str, key: str) -> None:
+    """A route for today through the worker's first grid, unless they have one (the
+    patrol-route process, as the worker)."""
+    auth = {"Authorization": f"Bearer {key}"}
+    today = requests.get(f"{server}/me/today", headers=auth, timeout=30).json()
+    if today["routes"]:
+        return
+    grid = today["grids"]["features"][0]["properties"]["code"]
+    requests.post(f"{server}/processes/patrol-route/execution", headers=auth, timeout=300,
+                  json={"inputs": {"area": {"grids": [grid]}, "time_limit_s": 2,
+                                   "targets": ["greenhouses", "incidents"]}}
+                  ).raise_for_status()
+
+
 def page_weight(page: Any) -> dict[str, int]:
     return page.evaluate("""() => {
         const all = [...performance.getEntriesByType('navigation'),
@@ -60,6 +74,7 @@ def shoot(page: Any, name: str) -> None:
 
 def run(server: str, key: str) -> None:
     payload, lon, lat = door_plate(server, key)
+    plan_today(server, key)
     proxy = FlakyProxy(free_port(), int(server.rsplit(":", 1)[1]))
     proxy.restore()
     from playwright.sync_api import sync_playwright

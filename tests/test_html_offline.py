@@ -171,6 +171,10 @@ PAGES = [
     ("jobs", "/jobs", 200, (BOOTSTRAP,)),
     ("conformance", "/conformance", 200, (BOOTSTRAP,)),
     ("exception", "/collections/no-such-collection", 404, (BOOTSTRAP,)),
+    ("field app", "/field/", 200, ("vendor/maplibre-gl/maplibre-gl.js",
+                                   "vendor/maplibre-gl/maplibre-gl.css",
+                                   "vendor/zxing-library/umd/index.min.js", "field/app.js",
+                                   "field/app.css", "field/manifest.webmanifest")),
 ]
 
 

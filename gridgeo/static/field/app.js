@@ -1,8 +1,8 @@
 // The field app's entry: sign-in, the five screens, position, language, the outbox.
 import { credential, getJson, signIn, signOut } from './api.js';
 import { t, toggleLanguage } from './i18n.js';
-import { bboxOf, createMap, fieldStyle, resize, showToday } from './map.js';
-import { watchPosition } from './position.js';
+import { bboxOf, createMap, fieldStyle, resize, showPosition, showToday } from './map.js';
+import { place, watchPosition } from './position.js';
 import * as queue from './queue.js';
 import {
   loadCategories, prefetchArea, renderReports, renderToday, setupReport, setupScan,
@@ -53,7 +53,8 @@ async function start() {
   $('signin').hidden = true;
   $('app').hidden = false;
   show('today');
-  mapReady = createMap($('mapbox')).catch((error) => console.warn('map unavailable', error));
+  mapReady = createMap($('mapbox')).then(() => showPosition(place))
+    .catch((error) => console.warn('map unavailable', error));
   watchPosition();
   setupScan();
   setupReport();

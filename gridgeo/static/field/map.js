@@ -104,17 +104,22 @@ export function showToday(today) {
     type: 'Feature', geometry: r.geometry, properties: { route_no: r.route_no } })) }, '#1c7ed6', 5);
   stopMarkers.splice(0).forEach((marker) => marker.remove());
   for (const route of routes) {
-    (route.stops || []).forEach((stop, index) => {
-      const label = document.createElement('div');
-      label.className = 'stop';
-      label.textContent = String(stop.order ?? index + 1);
-      label.title = stop.name || stop.code || '';
-      stopMarkers.push(new window.maplibregl.Marker({ element: label })
-        .setLngLat(stop.position || stop.geometry?.coordinates).addTo(map));
-    });
+    for (const stop of route.stops || []) stopMarkers.push(stopMarker(stop));
   }
   if (today.bbox) map.fitBounds([[today.bbox[0], today.bbox[1]], [today.bbox[2], today.bbox[3]]],
                                 { padding: 24, animate: false });
+}
+
+// A numbered stop of a route (/me/today's stops: seq, name, task, lon, lat); a tap
+// opens its task.
+function stopMarker(stop) {
+  const label = document.createElement('div');
+  label.className = 'stop';
+  label.textContent = String(stop.seq);
+  const task = new window.maplibregl.Popup({ offset: 16 })
+    .setText(`${stop.seq}. ${stop.name ?? stop.code ?? ''}${stop.task ? ` · ${stop.task}` : ''}`);
+  return new window.maplibregl.Marker({ element: label }).setLngLat([stop.lon, stop.lat])
+    .setPopup(task).addTo(map);
 }
 
 function addLines(id, data, colour, width) {

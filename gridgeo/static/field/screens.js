@@ -30,7 +30,7 @@ export function renderToday(today) {
   list('grid-list', grids, (g) => `${g.code} ${g.name ?? ''}`);
   const due = today.due ?? {};
   const counted = (value) => (Array.isArray(value) ? value : value ? [{ count: value }] : []);
-  const dueText = (d) => d.count !== undefined ? `${d.count}` : `${d.code ?? d.gh_no ?? d.tunnel_no ?? ''} ${d.name ?? ''}`;
+  const dueText = (d) => d.count !== undefined ? `${d.count}` : `${d.gh_no ?? d.adit_no ?? ''} ${d.name ?? d.use ?? ''}${d.days_overdue ? ` · ${d.days_overdue} d` : ''}`;
   list('due-greenhouses', counted(due.greenhouses), dueText);
   list('due-adits', counted(due.adits ?? due.mine_tunnels), dueText);
   list('case-list', today.cases ?? today.open_cases ?? [],
