@@ -1,7 +1,7 @@
 // The field map: gridgeo's own vector tiles and styles over the DEM hillshade, my
 // grids, today's routes with numbered stops, and my position. MapLibre is loaded by a
 // classic <script> (the vendored UMD build) and found as window.maplibregl.
-import { getJson } from './api.js';
+import { authorised, getJson } from './api.js';
 
 // The collections drawn when the server offers no field style of its own (/field/style.json).
 const LAYERS = ['grids', 'roads', 'addresses', 'greenhouses', 'mine_tunnels'];
@@ -88,7 +88,11 @@ function tileOf(lon, lat, z) {
 
 export async function createMap(container) {
   const style = await fieldStyle();
+  // This server's pieces go with the worker's credentials (adits are not public data).
+  const transformRequest = (url) => (url.startsWith(location.origin)
+    ? { url, headers: authorised() } : { url });
   map = new window.maplibregl.Map({ container, style, center: TOWN_CENTRE, zoom: 13,
+                                    transformRequest,
                                     localIdeographFontFamily: "'Noto Sans CJK SC', 'PingFang SC', sans-serif",
                                     attributionControl: false });
   await new Promise((resolve) => map.once('load', resolve));

@@ -85,7 +85,7 @@ async function sendScan(item) {
 async function sendIncident(item) {
   if (item.incident_id === null) {
     const answer = await post('/collections/incidents/items', item.key,
-                              { body: JSON.stringify(item.body), headers: { ...JSON_HEADERS, 'Content-Type': 'application/geo+json' } });
+                              { body: JSON.stringify(item.body), headers: JSON_HEADERS });
     if (answer.refused) return answer;
     item.incident_id = answer.body.id ?? answer.response.headers.get('Location').split('/').pop();
     await put(item);

@@ -1,5 +1,5 @@
 // The screens' contents: Today, Scan, Report and My reports.
-import { getJson } from './api.js';
+import { authorised, getJson } from './api.js';
 import { t } from './i18n.js';
 import { areaTiles, fieldStyle, placePin } from './map.js';
 import { place } from './position.js';
@@ -30,7 +30,9 @@ export function renderToday(today) {
   list('grid-list', grids, (g) => `${g.code} ${g.name ?? ''}`);
   const due = today.due ?? {};
   const counted = (value) => (Array.isArray(value) ? value : value ? [{ count: value }] : []);
-  const dueText = (d) => d.count !== undefined ? `${d.count}` : `${d.gh_no ?? d.adit_no ?? ''} ${d.name ?? d.use ?? ''}${d.days_overdue ? ` · ${d.days_overdue} d` : ''}`;
+  const dueText = (d) => (d.count !== undefined ? `${d.count}`
+    : `${d.gh_no ?? d.adit_no ?? ''} ${d.name ?? d.use ?? ''}`
+      + (d.days_overdue ? ` · ${d.days_overdue} d` : ''));
   list('due-greenhouses', counted(due.greenhouses), dueText);
   list('due-adits', counted(due.adits ?? due.mine_tunnels), dueText);
   list('case-list', today.cases ?? today.open_cases ?? [],
@@ -44,9 +46,13 @@ export function renderToday(today) {
 export async function prefetchArea(bbox) {
   const done = `${new Date().toDateString()} ${bbox.join(',')}`;
   if (localStorage.getItem('gridgeo.prefetched') === done) return;
-  const urls = areaTiles(await fieldStyle(), bbox, WORKING_ZOOMS, MAX_AREA_TILES);
+  // The server's own list (/me/tiles: tiles, style, glyphs, hillshade) where it has one.
+  const pack = await getJson(`/me/tiles?zooms=${WORKING_ZOOMS[1]}-${WORKING_ZOOMS.at(-1)}`);
+  const urls = pack?.tiles ? [...pack.assets ?? [], ...pack.tiles].slice(0, MAX_AREA_TILES)
+    : areaTiles(await fieldStyle(), bbox, WORKING_ZOOMS, MAX_AREA_TILES);
   for (let i = 0; i < urls.length; i += 2) {
-    await Promise.all(urls.slice(i, i + 2).map((url) => fetch(url).catch(() => null)));
+    await Promise.all(urls.slice(i, i + 2).map(
+      (url) => fetch(url, { headers: authorised() }).catch(() => null)));
   }
   localStorage.setItem('gridgeo.prefetched', done);
 }
@@ -157,7 +163,8 @@ export function setupReport() {
     $('report-status').textContent = t('queuedOk');
     await queue.flush();
     const sent = (await queue.items()).find((i) => i.key === item.key);
-    $('report-status').textContent = sent.state === 'sent' ? t('sentOk') : sent.state === 'refused' ? sent.message : t('queuedOk');
+    const states = { sent: t('sentOk'), refused: sent.message, waiting: t('queuedOk') };
+    $('report-status').textContent = states[sent.state];
   });
 }
 
