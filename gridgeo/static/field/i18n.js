@@ -19,7 +19,7 @@ const WORDS = {
     r_ok: '正常', r_problem: '有问题', r_in_use: '在用', r_idle: '闲置', r_abandoned: '废弃',
     r_suspected_conversion: '疑似改建', r_converted_to_housing: '已改为住房',
     r_sealed: '封闭完好', r_suspected_reopened: '疑似复开', r_reopened: '已复开',
-    addresses: '门牌', mine_tunnels: '矿洞', lang: 'English',
+    addresses: '门牌', mine_tunnels: '矿洞', lang: 'English', worker: '网格员',
   },
   en: {
     title: 'Grid worker', signin: 'Sign in', key: 'API key or token', save: 'Save and start',
@@ -43,7 +43,7 @@ const WORDS = {
     r_abandoned: 'Abandoned', r_suspected_conversion: 'Suspected conversion',
     r_converted_to_housing: 'Converted to housing', r_sealed: 'Sealed',
     r_suspected_reopened: 'Suspected reopened', r_reopened: 'Reopened',
-    addresses: 'Door plate', mine_tunnels: 'Adit', lang: '中文',
+    addresses: 'Door plate', mine_tunnels: 'Adit', lang: '中文', worker: 'grid worker',
   },
 };
 

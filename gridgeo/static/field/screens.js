@@ -101,6 +101,7 @@ export function setupScan() {
     if (!place.lonlat) { $('scan-status').textContent = t('noGps'); return; }
     scanning = true;
     $('verdict').textContent = '';
+    $('plate').textContent = '';
     $('scan-status').textContent = t('scanning');
     $('video').hidden = false;
     await startCamera($('video'));
@@ -114,7 +115,17 @@ export function setupScan() {
     const at = { lonlat: [...place.lonlat], accuracy: place.accuracy };
     $('scan-status').textContent = found ? `${t('scanned')}: ${t(found.collection)} ${found.code}` : text;
     if (found) offerResults({ ...found, text }, scannedAt, at);
+    if (found?.collection === 'addresses') showPlate(found.code);
   });
+}
+
+// A door plate leads to its address, its grid and the grid's workers (when online).
+async function showPlate(code) {
+  const page = await getJson(`/collections/addresses/items?address_code=${encodeURIComponent(code)}&f=json`);
+  const plate = page?.features?.[0]?.properties;
+  $('plate').textContent = plate ? `${plate.full_address} · ${plate.grid_name ?? ''} `
+    + `(${plate.grid_code ?? '-'}) · ${t('worker')}: ${plate.grid_worker_names ?? '-'} `
+    + `${plate.grid_worker_phones ?? ''}` : '';
 }
 
 export async function loadCategories() {
