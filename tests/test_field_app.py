@@ -174,7 +174,7 @@ def test_offline_scan_and_report_arrive_once_with_their_times(
     made_until = datetime.now(UTC)
     queued = {item["kind"]: item for item in outbox(page)}
     assert {i["state"] for i in queued.values()} == {"waiting"}
-    assert page.text_content("#queued") == "2"
+    page.wait_for_function("document.querySelector('#queued').textContent === '2'")
 
     proxy.lose_answer_once(b"POST /collections/incidents/items")
     proxy.restore()
@@ -201,8 +201,8 @@ def test_offline_scan_and_report_arrive_once_with_their_times(
     assert made_from <= reported_at <= made_until and source == "grid_worker"
     delivered = {item["kind"]: item for item in outbox(page)}
     assert photos == 1 and str(delivered["incident"]["incident_id"]) == str(incident_id)
-    page.click("nav [data-screen=scan]")
-    assert page.text_content("#verdict").startswith("已记录")
+    page.click("nav [data-screen=scan]")  # the scan's verdict, now the server's
+    page.wait_for_function("document.querySelector('#verdict').textContent.startsWith('已记录')")
 
     # A category withdrawn since the phone cached the list: the server refuses the report,
     # the item keeps the server's sentence, nothing is written.

@@ -11,3 +11,11 @@ export function watchPosition() {
     showPosition(place);
   }, () => {}, { enableHighAccuracy: true, maximumAge: 10000 });
 }
+
+// The current position, waiting up to ``ms`` for a first fix; null without one.
+export async function positionFix(ms = 10000) {
+  for (let waited = 0; !place.lonlat && waited < ms; waited += 200) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return place.lonlat;
+}

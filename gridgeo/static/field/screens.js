@@ -2,7 +2,7 @@
 import { authorised, getJson } from './api.js';
 import { t } from './i18n.js';
 import { areaTiles, fieldStyle, placePin } from './map.js';
-import { place } from './position.js';
+import { place, positionFix } from './position.js';
 import * as queue from './queue.js';
 import { RESULTS, readQr, startCamera, stopCamera, takePhoto, target } from './scan.js';
 
@@ -98,7 +98,7 @@ export function setupScan() {
   let scanning = false;
   queue.onChange(showVerdict);
   $('camera').addEventListener('click', async () => {
-    if (!place.lonlat) { $('scan-status').textContent = t('noGps'); return; }
+    if (!(await positionFix())) { $('scan-status').textContent = t('noGps'); return; }
     scanning = true;
     $('verdict').textContent = '';
     $('plate').textContent = '';
@@ -142,8 +142,8 @@ export function setupReport() {
     $('where').textContent = at ? `${at[0].toFixed(6)}, ${at[1].toFixed(6)}` : t('noGps');
     return at;
   };
-  document.querySelector('nav [data-screen="report"]').addEventListener('click', () => {
-    if (!pin && place.lonlat) pin = placePin(place.lonlat, where);
+  document.querySelector('nav [data-screen="report"]').addEventListener('click', async () => {
+    if (!pin && (await positionFix())) pin = placePin(place.lonlat, where);
     where();
   });
   $('photo').addEventListener('click', async () => {
@@ -158,6 +158,7 @@ export function setupReport() {
     $('thumbs').appendChild(img);
   });
   $('submit').addEventListener('click', async () => {
+    await positionFix();
     const at = where();
     if (!at) return;
     const select = $('category');
