@@ -14,8 +14,8 @@ export function signOut() {
   localStorage.removeItem(CREDENTIAL);
 }
 
-export function authorised(headers = {}) {
-  return { ...headers, Authorization: `Bearer ${credential()}` };
+export function authorised(headers = {}, token = credential()) {
+  return { ...headers, Authorization: `Bearer ${token}` };
 }
 
 // A GET answered as JSON, or null when the server has no such document (404) or cannot

@@ -83,7 +83,12 @@ function wire() {
     button.addEventListener('click', () => show(button.dataset.screen));
   });
   $('outbox').addEventListener('click', () => queue.flush());
-  $('signout').addEventListener('click', () => { signOut(); location.reload(); });
+  $('signout').addEventListener('click', async () => {
+    signOut();
+    // A shared phone keeps no one's cases or lists; unsent items stay in the outbox.
+    for (const name of await caches.keys()) if (name.endsWith('-data')) await caches.delete(name);
+    location.reload();
+  });
   $('save').addEventListener('click', () => {
     if (!$('credential').value.trim()) return;
     signIn($('credential').value);

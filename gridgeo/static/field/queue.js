@@ -2,7 +2,7 @@
 // first, with the time and place it was made, then sent. Each item has its own
 // Idempotency-Key (a UUID made when it was queued): a retry after a lost answer gets
 // the first answer back from the server, never a second row.
-import { authorised, refusalText } from './api.js';
+import { authorised, credential, refusalText } from './api.js';
 
 const DB = 'gridgeo-field';
 const STORE = 'outbox';
@@ -52,7 +52,8 @@ export function onChange(listener) {
 // feature, photos: JPEG blobs). Sending starts at once when the server is reachable.
 export async function enqueue(kind, body, photos = []) {
   const key = crypto.randomUUID();
-  const item = { key, kind, body, photos, queued_at: new Date().toISOString(),
+  // Sent with the credential of whoever made it, even if another worker signs in later.
+  const item = { key, kind, body, photos, queued_at: new Date().toISOString(), by: credential(),
                  state: 'waiting', message: null, outcome: null, incident_id: null,
                  photos_sent: 0, tries: 0 };
   if (kind === 'scan') item.body.scan_uuid = key;
@@ -62,13 +63,18 @@ export async function enqueue(kind, body, photos = []) {
 
 class Retry extends Error {}
 
-async function post(path, key, init) {
+async function post(item, path, key, init) {
   let response;
   try {
-    response = await fetch(path, { method: 'POST', ...init,
-                                   headers: authorised({ 'Idempotency-Key': key, ...init.headers }) });
+    const headers = authorised({ 'Idempotency-Key': key, ...init.headers }, item.by);
+    response = await fetch(path, { method: 'POST', ...init, headers });
   } catch {
     throw new Retry('network');  // no answer: unknown whether it arrived, the key decides
+  }
+  if (response.status === 401) {
+    // An expired token: the item waits and goes with the credential signed in next.
+    item.expired = true;
+    throw new Retry(await refusalText(response));
   }
   if (response.status >= 500 || response.status === 429) throw new Retry(`HTTP ${response.status}`);
   if (!response.ok) return { refused: await refusalText(response) };
@@ -78,13 +84,14 @@ async function post(path, key, init) {
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 async function sendScan(item) {
-  const answer = await post('/scans', item.key, { body: JSON.stringify(item.body), headers: JSON_HEADERS });
+  const answer = await post(item, '/scans', item.key,
+                            { body: JSON.stringify(item.body), headers: JSON_HEADERS });
   return answer.refused ? answer : { outcome: answer.body };
 }
 
 async function sendIncident(item) {
   if (item.incident_id === null) {
-    const answer = await post('/collections/incidents/items', item.key,
+    const answer = await post(item, '/collections/incidents/items', item.key,
                               { body: JSON.stringify(item.body), headers: JSON_HEADERS });
     if (answer.refused) return answer;
     item.incident_id = answer.body.id ?? answer.response.headers.get('Location').split('/').pop();
@@ -94,7 +101,7 @@ async function sendIncident(item) {
     const form = new FormData();
     form.append('file', item.photos[item.photos_sent], `photo-${item.photos_sent + 1}.jpg`);
     form.append('stage', 'before');
-    const answer = await post(`/collections/incidents/items/${item.incident_id}/attachments`,
+    const answer = await post(item, `/collections/incidents/items/${item.incident_id}/attachments`,
                               `${item.key}/photo/${item.photos_sent}`, { body: form, headers: {} });
     if (answer.refused) return answer;
     item.photos_sent += 1;
@@ -105,6 +112,10 @@ async function sendIncident(item) {
 
 async function sendOne(item) {
   item.tries += 1;
+  if (item.expired && credential() !== item.by) {
+    item.by = credential();
+    item.expired = false;
+  }
   try {
     const result = await (item.kind === 'scan' ? sendScan(item) : sendIncident(item));
     item.state = result.refused ? 'refused' : 'sent';
