@@ -27,6 +27,7 @@ from tests.field_proxy import FlakyProxy
 CHROMIUM = "/usr/bin/chromium"
 VIDEO_SIZE = (640, 480)
 WAIT_MS = 30_000
+INSECURE_HOST = "field.gridgeo.test"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,9 @@ def page(proxy: FlakyProxy, plate: Plate, tmp_path_factory: pytest.TempPathFacto
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}", "--enable-unsafe-swiftshader"])
+            f"--use-file-for-fake-video-capture={video}", "--enable-unsafe-swiftshader",
+            # A name that is not localhost: plain HTTP to it is not a secure context.
+            f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"])
         context = browser.new_context(
             viewport={"width": 360, "height": 740}, device_scale_factor=1,
             permissions=["geolocation", "camera"], locale="zh-CN",
@@ -217,3 +220,10 @@ def test_offline_scan_and_report_arrive_once_with_their_times(
     with connect(demo_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM gridgeo.incidents WHERE description = %s",
                             (refused,)).fetchone() == (0,)
+
+
+def test_over_plain_http_the_app_says_it_needs_https(page: Any, proxy: FlakyProxy) -> None:
+    page.goto(f"http://{INSECURE_HOST}:{proxy.port}/field/")
+    warning = page.wait_for_selector("#insecure", state="visible")
+    assert "HTTPS" in warning.text_content()
+    assert page.evaluate("window.isSecureContext") is False
