@@ -10,6 +10,7 @@ import {
 
 const $ = (id) => document.getElementById(id);
 let mapReady = null;
+let lastToday = null;
 
 function translate() {
   document.querySelectorAll('[data-t]').forEach((node) => { node.textContent = t(node.dataset.t); });
@@ -44,6 +45,7 @@ async function withGridShapes(today) {
 
 async function loadToday() {
   const today = await withGridShapes((await getJson('/me/today')) || (await getJson('/me')));
+  lastToday = today;
   renderToday(today);
   mapReady.then(() => showToday(today));  // the lists do not wait for the map
   if (today?.bbox) prefetchArea(today.bbox);
@@ -78,6 +80,8 @@ function wire() {
   document.querySelectorAll('.lang').forEach((button) => button.addEventListener('click', () => {
     toggleLanguage();
     translate();
+    renderToday(lastToday);
+    if (!$('mine').hidden) renderReports();
   }));
   document.querySelectorAll('nav button').forEach((button) => {
     button.addEventListener('click', () => show(button.dataset.screen));

@@ -20,6 +20,9 @@ const WORDS = {
     r_suspected_conversion: '疑似改建', r_converted_to_housing: '已改为住房',
     r_sealed: '封闭完好', r_suspected_reopened: '疑似复开', r_reopened: '已复开',
     addresses: '门牌', mine_tunnels: '矿洞', lang: 'English', worker: '网格员',
+    s_reported: '已上报', s_accepted: '已受理', s_invalid: '无效', s_duplicate: '重复',
+    s_dispatched: '已派遣', s_in_progress: '处置中', s_resolved: '已处置', s_verified: '已核查',
+    s_closed: '已结案', s_returned: '已退回', s_reopened: '重新办理',
   },
   en: {
     title: 'Grid worker', signin: 'Sign in', key: 'API key or token', save: 'Save and start',
@@ -44,6 +47,10 @@ const WORDS = {
     r_converted_to_housing: 'Converted to housing', r_sealed: 'Sealed',
     r_suspected_reopened: 'Suspected reopened', r_reopened: 'Reopened',
     addresses: 'Door plate', mine_tunnels: 'Adit', lang: '中文', worker: 'grid worker',
+    s_reported: 'reported', s_accepted: 'accepted', s_invalid: 'invalid',
+    s_duplicate: 'duplicate', s_dispatched: 'dispatched', s_in_progress: 'in progress',
+    s_resolved: 'resolved', s_verified: 'verified', s_closed: 'closed', s_returned: 'returned',
+    s_reopened: 'reopened',
   },
 };
 

@@ -36,7 +36,8 @@ export function renderToday(today) {
   list('due-greenhouses', counted(due.greenhouses), dueText);
   list('due-adits', counted(due.adits ?? due.mine_tunnels), dueText);
   list('case-list', today.cases ?? today.open_cases ?? [],
-       (c) => `${c.case_no} ${c.title ?? c.category_name ?? ''} · ${c.state}`, (c) => c.colour);
+       (c) => `${c.case_no} ${c.title ?? c.category_name ?? ''} · ${t(`s_${c.state}`)}`,
+       (c) => c.colour);
   list('route-list', today.routes ?? today.routes_today ?? [],
        (r) => `${r.route_no} ${r.name ?? ''}${r.stops ? ` · ${r.stops.length} ${t('stops')}` : ''}`);
 }
@@ -183,7 +184,7 @@ export function setupReport() {
 async function serverState(item) {
   if (item.kind !== 'incident' || item.state !== 'sent') return '';
   const feature = await getJson(`/collections/incidents/items/${item.incident_id}?f=json`);
-  return feature ? ` · ${feature.properties.case_no ?? ''} ${feature.properties.state}` : '';
+  return feature ? ` · ${feature.properties.case_no ?? ''} ${t(`s_${feature.properties.state}`)}` : '';
 }
 
 export async function renderReports() {
