@@ -16,3 +16,12 @@ def gridgeo_blueprints() -> list[Blueprint]:
     from gridgeo_plugins.field.routes import field_blueprint
 
     return [field_blueprint()]
+
+
+@hookimpl
+def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, object]]:
+    summary = "The field app for grid workers (an installable web app; docs/field-app.md)"
+    return {"/field/": {"get": {
+        "summary": summary, "tags": ["field"], "operationId": "getFieldApp",
+        "responses": {"200": {"description": summary,
+                              "content": {"text/html": {"schema": {"type": "string"}}}}}}}}
