@@ -1,7 +1,9 @@
 // The field app's entry: sign-in, the five screens, position, language, the outbox.
 import { credential, getJson, signIn, signOut } from './api.js';
 import { t, toggleLanguage } from './i18n.js';
-import { bboxOf, createMap, fieldStyle, resize, showPosition, showToday } from './map.js';
+import {
+  bboxOf, centreOn, createMap, fieldStyle, resize, showPosition, showToday,
+} from './map.js';
 import { place, watchPosition } from './position.js';
 import * as queue from './queue.js';
 import {
@@ -87,6 +89,10 @@ function wire() {
     button.addEventListener('click', () => show(button.dataset.screen));
   });
   $('outbox').addEventListener('click', () => queue.flush());
+  document.addEventListener('field:locate', (event) => {
+    show('map');
+    centreOn(event.detail);
+  });
   $('signout').addEventListener('click', async () => {
     signOut();
     // A shared phone keeps no one's cases or lists; unsent items stay in the outbox.

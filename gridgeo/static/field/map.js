@@ -176,3 +176,7 @@ export function bboxOf(features) {
   features.forEach((f) => f.geometry && visit(f.geometry.coordinates));
   return box[0] === Infinity ? null : box;
 }
+
+export function centreOn(lonlat) {
+  map?.jumpTo({ center: lonlat, zoom: Math.max(map.getZoom(), 17) });
+}

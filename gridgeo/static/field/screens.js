@@ -18,6 +18,11 @@ function list(id, rows, text, colour = () => '') {
     const item = document.createElement('li');
     item.textContent = text(row);
     if (colour(row)) item.classList.add(colour(row));
+    if (row.position) {  // a due target or a case: a tap shows it on the map
+      item.classList.add('placed');
+      item.addEventListener('click', () => document.dispatchEvent(
+        new CustomEvent('field:locate', { detail: row.position })));
+    }
     node.appendChild(item);
   }
   if (!rows.length) node.innerHTML = `<li>${t('none')}</li>`;
