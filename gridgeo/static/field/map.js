@@ -10,9 +10,12 @@ let map = null;
 let me = null;
 const stopMarkers = [];
 
-function absolute(url) {
-  // MapLibre's workers need absolute tile URLs; styles carry server-relative ones.
-  return url.startsWith('/') ? `${location.origin}${url}` : url;
+// Every piece of the field style is this server's: fetch it from the origin the app was
+// loaded from (the phone may know the server by another name than its public URL), as
+// an absolute URL (MapLibre's workers need one).
+export function here(url) {
+  return url.startsWith('/') ? `${location.origin}${url}`
+    : url.replace(/^https?:\/\/[^/]+/, location.origin);
 }
 
 function localDay() {
@@ -23,10 +26,12 @@ function localDay() {
 
 function withAbsoluteTiles(style) {
   for (const source of Object.values(style.sources || {})) {
-    if (source.tiles) source.tiles = source.tiles.map(absolute);
-    if (source.url) source.url = absolute(source.url);
+    if (source.tiles) source.tiles = source.tiles.map(here);
+    for (const key of ['url', 'data']) {
+      if (typeof source[key] === 'string') source[key] = here(source[key]);
+    }
   }
-  if (style.glyphs) style.glyphs = absolute(style.glyphs);
+  if (style.glyphs) style.glyphs = here(style.glyphs);
   return style;
 }
 
@@ -136,7 +141,7 @@ function addLines(id, data, colour, width) {
 }
 
 export function showPosition(position) {
-  if (!map || !position) return;
+  if (!map || !position?.lonlat) return;
   if (!me) {
     const dot = document.createElement('div');
     dot.className = 'me';

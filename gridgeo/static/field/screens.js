@@ -1,7 +1,7 @@
 // The screens' contents: Today, Scan, Report and My reports.
 import { authorised, getJson } from './api.js';
 import { t } from './i18n.js';
-import { areaTiles, fieldStyle, placePin } from './map.js';
+import { areaTiles, fieldStyle, here, placePin } from './map.js';
 import { place, positionFix } from './position.js';
 import * as queue from './queue.js';
 import { RESULTS, readQr, startCamera, stopCamera, takePhoto, target } from './scan.js';
@@ -54,7 +54,8 @@ export async function prefetchArea(bbox) {
   if (localStorage.getItem('gridgeo.prefetched') === done) return;
   // The server's own list (/me/tiles: tiles, style, glyphs, hillshade) where it has one.
   const pack = await getJson(`/me/tiles?zooms=${WORKING_ZOOMS[1]}-${WORKING_ZOOMS.at(-1)}`);
-  const urls = pack?.tiles ? [...pack.assets ?? [], ...pack.tiles].slice(0, MAX_AREA_TILES)
+  const urls = pack?.tiles
+    ? [...pack.assets ?? [], ...pack.tiles].slice(0, MAX_AREA_TILES).map(here)
     : areaTiles(await fieldStyle(), bbox, WORKING_ZOOMS, MAX_AREA_TILES);
   for (let i = 0; i < urls.length; i += 2) {
     await Promise.all(urls.slice(i, i + 2).map(
