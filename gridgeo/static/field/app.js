@@ -13,6 +13,7 @@ import {
 const $ = (id) => document.getElementById(id);
 let mapReady = null;
 let lastToday = null;
+let controlled = Boolean(navigator.serviceWorker?.controller);
 
 function translate() {
   document.querySelectorAll('[data-t]').forEach((node) => { node.textContent = t(node.dataset.t); });
@@ -54,6 +55,7 @@ async function loadToday() {
 }
 
 async function start() {
+  const throughWorker = controlled;  // its fetches below are cached on the way
   $('signin').hidden = true;
   $('app').hidden = false;
   show('today');
@@ -68,7 +70,8 @@ async function start() {
   queue.startSending();
   await loadToday();
   document.body.dataset.ready = 'true';
-  if (navigator.serviceWorker?.controller) document.body.dataset.cached = 'true';
+  // Otherwise warmCache() fetches again once the service worker takes control.
+  if (throughWorker) document.body.dataset.cached = 'true';
 }
 
 // On the first visit the page loaded before its service worker took control, so what it
@@ -113,6 +116,7 @@ function main() {
   if ('serviceWorker' in navigator && window.isSecureContext) {
     if (!navigator.serviceWorker.controller) {
       navigator.serviceWorker.addEventListener('controllerchange', () => {
+        controlled = true;
         if (credential()) warmCache();
       }, { once: true });
     }
