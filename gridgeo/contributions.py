@@ -117,7 +117,8 @@ class Gauge:
 
 @dataclass(frozen=True)
 class Recipient:
-    """A staff member an event is for (told by an escalation), with their channels.
+    """A staff member an event is for (told by an escalation), with their channels, or a
+    department told (``staff_no`` then holds its code, ``email`` its office's address).
     Addresses and ids are personal data: used to send, never logged or answered."""
 
     staff_no: str

@@ -285,6 +285,41 @@ def test_an_escalation_mails_the_person_told_and_tells_the_robots(town: Town) ->
     assert STAFF_EMAIL not in json.dumps(log)  # the log names no address
 
 
+_WARNING_TO_DEPARTMENT = """
+INSERT INTO gridgeo.incident_events (incident_id, case_no, from_state, to_state, actor, note,
+                                     kind, detail)
+VALUES (%(id)s, %(case_no)s, 'reported', 'reported', 'scheduler', '临期预警', 'warning',
+        jsonb_build_object('level', 0, 'told', jsonb_build_array(jsonb_build_object(
+            'kind', 'department', 'code', %(department)s::text, 'name', '通知测试科'))))"""
+DEPARTMENT = "NOTIFY-D1"
+DEPARTMENT_EMAIL = "duty@office.town.test"
+
+
+def test_a_department_told_gets_its_own_mail(town: Town) -> None:
+    with connect(town.url) as conn:
+        conn.execute("INSERT INTO gridgeo.departments (code, name, kind, email) VALUES"
+                     " (%s, '通知测试科', 'county_department', %s)",
+                     (DEPARTMENT, DEPARTMENT_EMAIL))
+        incident, case_no, _ = new_incident(town, conn, "路灯损坏")
+        conn.execute(_WARNING_TO_DEPARTMENT, {"id": incident, "case_no": case_no,
+                                              "department": DEPARTMENT})
+        conn.commit()
+    try:
+        sweep_until(town, lambda: any(to == [DEPARTMENT_EMAIL]
+                                      for to, _ in town.mailbox.messages),
+                    "the department's mail")
+        [mail] = [m for to, m in town.mailbox.messages if to == [DEPARTMENT_EMAIL]]
+        assert case_no.encode() in mail
+        mails = [d for d in deliveries(town) if d["case_no"] == case_no
+                 and d["channel"] == "email"]
+        assert [(m["recipient_department_code"], m["recipient_staff_no"], m["state"])
+                for m in mails] == [(DEPARTMENT, None, "delivered")]
+    finally:
+        with connect(town.url) as conn:
+            conn.execute("DELETE FROM gridgeo.departments WHERE code = %s", (DEPARTMENT,))
+            conn.commit()
+
+
 def test_the_sweep_tells_the_grid_leader_by_mail(conn: psycopg.Connection) -> None:
     """The real escalation sweep: an overdue case's grid leader, given an address, gets an
     e-mail delivery in the sweep's own transaction (rolled back here)."""

@@ -21,6 +21,7 @@ from multiprocessing import get_context
 import numpy as np
 import psycopg
 
+from gridgeo.demo import notify as demo_notify
 from gridgeo.demo.county import COUNTY_CODE, DemGrid, TownSpec, layout_county
 from gridgeo.demo.load import CountyLoader
 from gridgeo.demo.terrain import NODATA, write_dem
@@ -110,11 +111,16 @@ def _load_towns(loader: CountyLoader, specs: list[TownSpec], grid: DemGrid, seed
 
 def run_loop(conn: psycopg.Connection) -> str:
     """What the scheduler would have done by now: one escalation sweep (warnings for cases
-    near their deadline, escalations of overdue ones), recorded as events."""
+    near their deadline, escalations of overdue ones), recorded as events, and one delivery
+    sweep of the notifications they make (gridgeo/demo/notify.py)."""
+    notifying = demo_notify.notifications_installed(conn)
+    if notifying:
+        demo_notify.add_contacts(conn)
     row = conn.execute("SELECT gridgeo.incident_escalation_sweep()").fetchone()
-    # Notifications of these events go here too once a channel is built (n1-notify):
-    # the demo's delivery log is filled from the same events.
-    return str(row[0]) if row else ""
+    swept = str(row[0]) if row else ""
+    if not notifying:
+        return swept
+    return f"{swept}; notifications: {demo_notify.deliver(conn)}"
 
 
 def run_demo(conn: psycopg.Connection, *, seed: int, scale: int, if_missing: bool,

@@ -50,6 +50,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "built_year": ("建设年份", "建成年份"), "staff_no": ("工号", "人员编号", "编号"),
     "role": ("角色", "职务", "岗位"), "work_phone": ("工作电话", "电话", "手机"),
     "department_code": ("部门编码", "单位编码"), "active": ("在岗", "状态"),
+    "email": ("邮箱", "电子邮箱", "电子邮件"), "wecom_id": ("企业微信", "企业微信号"),
+    "dingtalk_id": ("钉钉", "钉钉号"),
     "grid_code": ("网格编码", "网格代码"), "police_grid_code": ("警格编码", "警务网格编码"),
     "case_no": ("案件编号", "事件编号", "编号"), "category_code": ("类别", "事件类别", "案件类别"),
     "title": ("标题", "事件名称"), "description": ("描述", "事件描述", "内容"),

@@ -104,7 +104,8 @@ def gridgeo_openapi_paths(server_url: str) -> dict[str, dict[str, Any]]:
         "/notifications/deliveries": {"get": operation(
             "The delivery log: attempts, status, error, next try, given up",
             "getNotifyDeliveries", "notifications",
-            {"200": answer("The deliveries, newest first."),
+            {"200": answer("The deliveries, newest first, and the whole log's counts "
+                           "(delivered, pending, retrying, given up)."),
              "400": refusal("A filter is wrong."), **admin},
             [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
              for n in ("state", "subscription", "limit")])},

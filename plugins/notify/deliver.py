@@ -22,8 +22,8 @@ LOGGER = logging.getLogger(__name__)
 BATCH = 50
 
 _DUE = """
-SELECT d.id, d.channel, d.attempts, d.subscription_id, d.recipient_staff_no, o.payload,
-       s.url, s.secret
+SELECT d.id, d.channel, d.attempts, d.subscription_id, d.recipient_staff_no,
+       d.recipient_department_code, o.payload, s.url, s.secret
   FROM gridgeo.notify_deliveries d
   JOIN gridgeo.notify_outbox o ON o.id = d.outbox_id
   LEFT JOIN gridgeo.notify_subscriptions s ON s.id = d.subscription_id
@@ -34,6 +34,8 @@ SELECT d.id, d.channel, d.attempts, d.subscription_id, d.recipient_staff_no, o.p
 _RECIPIENTS = """
 SELECT s.staff_no, s.name, s.email, s.wecom_id, s.dingtalk_id
   FROM gridgeo.staff s WHERE s.active AND s.staff_no = ANY (%s) ORDER BY s.staff_no"""
+# A department told is reached at its office's address; it has no robot ids.
+_DEPARTMENT = "SELECT code, name, email, NULL, NULL FROM gridgeo.departments WHERE code = %s"
 
 
 def told_staff(event: dict[str, Any]) -> list[str]:
@@ -46,12 +48,21 @@ def recipients(conn: psycopg.Connection, staff_nos: list[str]) -> tuple[Recipien
     return tuple(Recipient(*row) for row in rows)
 
 
+def department_recipient(conn: psycopg.Connection, code: str) -> tuple[Recipient, ...]:
+    row = conn.execute(_DEPARTMENT, (code,)).fetchone()
+    return (Recipient(*row),) if row else ()
+
+
 def as_delivery(conn: psycopg.Connection, row: dict[str, Any]) -> Delivery:
     event = row["payload"]
     people = [row["recipient_staff_no"]] if row["recipient_staff_no"] else told_staff(event)
+    if row["recipient_department_code"]:
+        told = department_recipient(conn, row["recipient_department_code"])
+    else:
+        told = recipients(conn, people) if people else ()
     return Delivery(id=row["id"], channel=row["channel"], event=event,
                     attempt=row["attempts"] + 1, url=row["url"], secret=row["secret"],
-                    recipients=recipients(conn, people) if people else ())
+                    recipients=told)
 
 
 def attempt(delivery: Delivery, subscribed: bool) -> DeliveryOutcome:

@@ -62,8 +62,8 @@ def deliver(delivery: Delivery) -> DeliveryOutcome:
                                final=True)
     addressee = next((r for r in delivery.recipients if r.email), None)
     if addressee is None or addressee.email is None:
-        return DeliveryOutcome(False, error="the staff member has no active record with an "
-                               "e-mail address.", final=True)
+        return DeliveryOutcome(False, error="the staff member or department told has no "
+                               "(active) record with an e-mail address.", final=True)
     try:
         with connect(settings.smtp_url, settings.webhook_timeout_s) as server:
             server.send_message(message(delivery, settings.smtp_from, addressee.email))
