@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 import requests
 
 from gridgeo.demo.notify import DOMAIN, WEBHOOK_URL
