@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import requests
 
-from gridgeo.demo.notify import DOMAIN, WEBHOOK_URL
+from gridgeo.demo.notify import DOMAIN, WEBHOOK_URL, add_contacts
 from gridgeo.importer.run import run_import
 from tests.conftest import ROLE_KEYS, empty_database, fetch_row
 
@@ -54,6 +54,10 @@ def test_the_demo_is_set_up_like_a_town_without_receivers(conn: psycopg.Connecti
                  WHERE created_by = 'demo')""", (f"%@{DOMAIN}",))
     assert staff and departments > 0
     assert hook in (None, [WEBHOOK_URL])  # tests/test_notify.py deletes subscriptions
+    add_contacts(conn)  # the demo generated again: its webhook replaced, not doubled
+    again = fetch_row(conn, "SELECT array_agg(url) FROM gridgeo.notify_subscriptions"
+                      " WHERE created_by = 'demo'")[0]
+    assert again == [WEBHOOK_URL]
 
 
 def test_the_log_counts_its_states(conn: psycopg.Connection, base_url: str) -> None:

@@ -62,6 +62,8 @@ def remove_demo(conn: psycopg.Connection, progress: Callable[[str], None]) -> No
     loader = CountyLoader(conn)
     loader.begin()
     conn.execute("DELETE FROM gridgeo.deployment WHERE key = 'demo'")
+    if demo_notify.notifications_installed(conn):
+        demo_notify.remove_subscription(conn)
     get_plugin_manager().hook.gridgeo_reference_data(conn=conn)
     conn.commit()
     progress("demo removed: the database is ready for gridgeo import")

@@ -31,9 +31,16 @@ def notifications_installed(conn: psycopg.Connection) -> bool:
     return bool(row and row[0])
 
 
+def remove_subscription(conn: psycopg.Connection) -> None:
+    """The demo's webhook, which the demo's truncate does not reach (subscriptions are
+    configuration): removed with the demo, replaced when it is generated again."""
+    conn.execute("DELETE FROM gridgeo.notify_subscriptions WHERE created_by = 'demo'")
+
+
 def add_contacts(conn: psycopg.Connection) -> None:
     """Addresses for every active staff member and department, and the demo's webhook
     (told warnings and escalations only: the events a town most wants pushed)."""
+    remove_subscription(conn)
     conn.execute("UPDATE gridgeo.staff SET email = lower(staff_no) || %s WHERE active",
                  (f"@{DOMAIN}",))
     conn.execute("UPDATE gridgeo.departments SET email = 'office-' || lower(code) || %s",
