@@ -25,6 +25,7 @@ SUPPORTED_CRS = (
 )
 _MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _REQUIRES = re.compile(r"^--\s*requires:\s*(.+)$", re.MULTILINE)
+_AFTER = re.compile(r"^--\s*after:\s*(.+)$", re.MULTILINE)
 # The keys of collection.yml the catalog reads; any other section is a declaration for
 # whoever owns it (a plugin, the QGIS project), carried in the contribution as it is.
 CATALOG_KEYS = frozenset({
@@ -38,10 +39,10 @@ class CatalogError(ValueError):
     """A collection folder or migration file is malformed."""
 
 
-def parse_requires(sql: str) -> tuple[MigrationRef, ...]:
-    """Read ``-- requires: grids/001, core/001`` header lines."""
+def parse_requires(sql: str, header: re.Pattern[str] = _REQUIRES) -> tuple[MigrationRef, ...]:
+    """Read ``-- requires: grids/001, core/001`` header lines (or ``-- after:`` ones)."""
     refs = []
-    for line in _REQUIRES.findall(sql):
+    for line in header.findall(sql):
         for item in filter(None, (part.strip() for part in line.split(","))):
             namespace, _, version = item.partition("/")
             if not version.isdigit():
@@ -59,7 +60,7 @@ def load_migrations(namespace: str, folder: Path) -> tuple[Migration, ...]:
             raise CatalogError(f"{path}: migration files are named NNN_name.sql")
         sql = path.read_text(encoding="utf-8")
         migrations.append(Migration(namespace, int(match.group(1)), match.group(2), sql,
-                                    parse_requires(sql)))
+                                    parse_requires(sql), parse_requires(sql, _AFTER)))
     return tuple(migrations)
 
 

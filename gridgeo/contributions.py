@@ -27,7 +27,8 @@ class Migration:
     """One versioned SQL step of a plugin's schema.
 
     A migration implicitly requires the previous version of its own namespace;
-    ``requires`` adds steps of other namespaces that must run first.
+    ``requires`` adds steps of other namespaces that must run first; ``after`` names
+    steps of plugins that may be disabled: they run first only when installed.
     """
 
     namespace: str
@@ -35,6 +36,7 @@ class Migration:
     name: str
     sql: str
     requires: tuple[MigrationRef, ...] = ()
+    after: tuple[MigrationRef, ...] = ()
 
     @property
     def ref(self) -> MigrationRef:

@@ -136,3 +136,50 @@ def test_a_referenced_table_is_refused_with_a_sentence(history_db: str) -> None:
                      " gridgeo.sample_cases (id))")
         with pytest.raises(psycopg.errors.RaiseException, match="referenced by a foreign key"):
             conn.execute("SELECT gridgeo.partition_by_month('sample_cases', 'at')")
+
+
+def test_incident_events_are_partitioned_and_the_outbox_references_their_whole_key(
+        history_db: str) -> None:
+    with connect(history_db) as conn:
+        key = conn.execute("SELECT pg_get_partkeydef('gridgeo.incident_events'::regclass)"
+                           ).fetchone()
+        assert key == ("RANGE (at)",)
+        keys = {r[0] for r in conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conparentid = 0 AND"
+            " (conrelid = 'gridgeo.incident_events'::regclass AND contype = 'p'"
+            "  OR confrelid = 'gridgeo.incident_events'::regclass)")}
+        assert keys == {"PRIMARY KEY (id, at)", "FOREIGN KEY (event_id, event_at) REFERENCES"
+                        " incident_events(id, at) ON DELETE CASCADE"}
+
+
+def test_stray_events_move_to_their_month_and_keep_their_outbox_rows(history_db: str) -> None:
+    """The daily task's function moves a May 2025 event out of DEFAULT without the move's delete
+    cascading to the outbox row that references it; a bounded query reads only May."""
+    with connect(history_db) as conn:
+        incident, case_no = conn.execute(
+            "INSERT INTO gridgeo.incidents (category_code, title, colour, geom) SELECT code,"
+            " 't', 'yellow', ST_SetSRID(ST_MakePoint(111.511, 33.511), 4490)"
+            " FROM gridgeo.incident_categories ORDER BY code LIMIT 1 RETURNING id, case_no"
+        ).fetchone()  # type: ignore[misc]
+        event = conn.execute(
+            "INSERT INTO gridgeo.incident_events (incident_id, case_no, from_state, to_state,"
+            " actor, at) VALUES (%s, %s, 'reported', 'reported', 'import',"
+            " '2025-05-10 10:00+08') RETURNING id, at", (incident, case_no)).fetchone()
+        conn.execute("INSERT INTO gridgeo.notify_outbox (event_id, event_at, incident_id, kind,"
+                     " payload) VALUES (%s, %s, %s, 'transition', '{}')", (*event, incident))  # type: ignore[misc]
+        conn.commit()
+    with connect(history_db) as conn:  # what the task (already run today, above) calls
+        assert conn.execute("SELECT gridgeo.keep_partitions_ahead()").fetchone() == (1,)
+        conn.commit()
+        assert conn.execute("SELECT gridgeo.default_partition_rows()").fetchone() == (0,)
+        assert conn.execute("SELECT event_id FROM gridgeo.notify_outbox").fetchall() == [
+            (event[0],)]  # type: ignore[index]
+        may = ("SELECT * FROM gridgeo.incident_events_view WHERE at >= %s AND at < %s")
+        bounds = ("2025-05-01 00:00+08", "2025-06-01 00:00+08")
+        assert {t for t in _scanned(conn, may, bounds) if t.startswith("incident_events")
+                } == {"incident_events_y2025m05"}
+        # The guarantee holds on the moved row: an outbox row needs its event's own time.
+        with pytest.raises(psycopg.errors.ForeignKeyViolation), conn.transaction():
+            conn.execute("INSERT INTO gridgeo.notify_outbox (event_id, event_at, incident_id,"
+                         " kind, payload) VALUES (%s, now(), %s, 'transition', '{}')",
+                         (event[0], incident))  # type: ignore[index]

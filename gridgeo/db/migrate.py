@@ -51,7 +51,8 @@ def order_migrations(migrations: Iterable[Migration]) -> list[Migration]:
         by_ref[migration.ref] = migration
     graph: dict[MigrationRef, set[MigrationRef]] = {}
     for ref, migration in by_ref.items():
-        deps = set(migration.requires)
+        # ``after``: ordering against a plugin that may be disabled, kept only when present.
+        deps = set(migration.requires) | {r for r in migration.after if r in by_ref}
         if ref.version > 1:
             deps.add(MigrationRef(ref.namespace, ref.version - 1))
         missing = [str(d) for d in deps if d not in by_ref]
