@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from gridgeo import hookimpl
+from gridgeo.catalog import load_migrations
 from gridgeo.config import ConfigError, render_config
 from gridgeo.contributions import Migration, MigrationRef
 from gridgeo.db.migrate import MigrationError, apply_migrations, order_migrations
@@ -70,6 +71,17 @@ def _m(ns: str, version: int, *requires: tuple[str, int]) -> Migration:
 def test_migrations_run_after_what_they_require() -> None:
     ordered = order_migrations([_m("b", 2), _m("b", 1, ("a", 1)), _m("a", 1)])
     assert [str(m.ref) for m in ordered] == ["a/001", "b/001", "b/002"]
+
+
+def test_after_orders_against_a_step_only_when_it_is_installed(tmp_path: Path) -> None:
+    """``-- after:`` (core/015 after notify/002): first when present, ignored when absent."""
+    (tmp_path / "001_probe.sql").write_text("-- after: notify/002\nSELECT 1\n")
+    [parsed] = load_migrations("core", tmp_path)
+    assert parsed.after == (MigrationRef("notify", 2),)
+    core = Migration("core", 1, "core1", "SELECT 1", (), (MigrationRef("notify", 1),))
+    ordered = order_migrations([core, _m("notify", 1)])
+    assert [str(m.ref) for m in ordered] == ["notify/001", "core/001"]
+    assert [str(m.ref) for m in order_migrations([core])] == ["core/001"]
 
 
 def test_missing_or_cyclic_requirements_are_refused() -> None:
