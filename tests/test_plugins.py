@@ -74,10 +74,10 @@ def test_migrations_run_after_what_they_require() -> None:
 
 
 def test_after_orders_against_a_step_only_when_it_is_installed(tmp_path: Path) -> None:
-    """``-- after:`` (core/015 after notify/002): first when present, ignored when absent."""
-    (tmp_path / "001_probe.sql").write_text("-- after: notify/002\nSELECT 1\n")
+    """``-- after:`` (core/015 after notify/003): first when present, ignored when absent."""
+    (tmp_path / "001_probe.sql").write_text("-- after: notify/003\nSELECT 1\n")
     [parsed] = load_migrations("core", tmp_path)
-    assert parsed.after == (MigrationRef("notify", 2),)
+    assert parsed.after == (MigrationRef("notify", 3),)
     core = Migration("core", 1, "core1", "SELECT 1", (), (MigrationRef("notify", 1),))
     ordered = order_migrations([core, _m("notify", 1)])
     assert [str(m.ref) for m in ordered] == ["notify/001", "core/001"]

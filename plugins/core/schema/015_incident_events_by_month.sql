@@ -1,10 +1,10 @@
 -- requires: core/014, incidents/013, incident_events/002
--- after: notify/002
+-- after: notify/003
 -- Incident events, partitioned by month on ``at`` (core/013): primary key (id, at), ids
 -- still from one sequence. The notifications' outbox (plugins/notify, when installed)
--- referenced events by id alone and typed a function with their row: notify/002 undoes
+-- referenced events by id alone and typed a function with their row: notify/003 undoes
 -- both before this step ("after", not "requires": the plugin may be disabled) and
--- notify/003 references (event_id, event_at) after it. incident_events_view is made again
+-- notify/004 references (event_id, event_at) after it. incident_events_view is made again
 -- from its own definition by partition_by_month, whatever migration last changed it.
 
 -- A table others reference (events, by the outbox) cannot have its stray rows moved out of

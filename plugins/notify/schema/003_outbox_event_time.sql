@@ -1,8 +1,8 @@
--- requires: notify/001
+-- requires: notify/002
 -- Incident events become partitioned by month (core/015, docs/scaling.md#partitioned-history),
 -- and a foreign key into a partitioned table must name its whole primary key (id, at). This
 -- step, which core/015 runs after, lets go of the events table's single-column key and row
--- type: the outbox keeps the event's time beside its id (notify/003 references both once
+-- type: the outbox keeps the event's time beside its id (notify/004 references both once
 -- the table is partitioned), and the payload is built from the event as jsonb, so no
 -- function is typed with the row of the table being replaced.
 ALTER TABLE gridgeo.notify_outbox ADD COLUMN event_at timestamptz;
@@ -23,6 +23,7 @@ CREATE FUNCTION gridgeo.notify_event_payload(e jsonb, i gridgeo.incidents)
         'category_code', i.category_code, 'colour', i.colour, 'grid_code', i.grid_code,
         'department_code', i.department_code, 'title', gridgeo.scrub_text(i.title)) $$;
 
+-- notify/002's trigger function, writing the event's time and passing the event as jsonb.
 CREATE OR REPLACE FUNCTION gridgeo.notify_incident_event() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -40,19 +41,27 @@ BEGIN
     SELECT * INTO incident FROM gridgeo.incidents WHERE id = NEW.incident_id;
     PERFORM set_config('gridgeo.maintenance', coalesce(caller_mode, ''), true);
 
-    WITH targets AS (
-        SELECT s.channel, s.id AS subscription_id, NULL::text AS staff_no
+    WITH told AS (
+        SELECT t ->> 'kind' AS kind, t ->> 'code' AS code
+          FROM jsonb_array_elements(coalesce(NEW.detail -> 'told', '[]')) t
+         WHERE NEW.kind IN ('warning', 'escalation')),
+    targets AS (
+        SELECT s.channel, s.id AS subscription_id, NULL::text AS staff_no,
+               NULL::text AS department_code
           FROM gridgeo.notify_subscriptions s
          WHERE (s.event_kinds = '{}' OR NEW.kind = ANY (s.event_kinds))
            AND (s.categories = '{}' OR incident.category_code = ANY (s.categories))
            AND (s.colours = '{}' OR incident.colour = ANY (s.colours))
         UNION ALL
-        -- Warnings and escalations go by e-mail to each staff member told with an address.
-        SELECT 'email', NULL, s.staff_no
-          FROM jsonb_array_elements(coalesce(NEW.detail -> 'told', '[]')) t
-          JOIN gridgeo.staff s ON s.staff_no = t ->> 'code'
-         WHERE NEW.kind IN ('warning', 'escalation') AND t ->> 'kind' = 'staff'
-           AND s.active AND s.email IS NOT NULL),
+        -- Warnings and escalations go by e-mail to each staff member told with an address,
+        SELECT 'email', NULL, s.staff_no, NULL
+          FROM told t JOIN gridgeo.staff s ON s.staff_no = t.code
+         WHERE t.kind = 'staff' AND s.active AND s.email IS NOT NULL
+        UNION ALL
+        -- and to each department told with an address.
+        SELECT 'email', NULL, NULL, d.code
+          FROM told t JOIN gridgeo.departments d ON d.code = t.code
+         WHERE t.kind = 'department' AND d.email IS NOT NULL),
     outbox AS (
         INSERT INTO gridgeo.notify_outbox (event_id, event_at, incident_id, kind, payload)
         SELECT NEW.id, NEW.at, NEW.incident_id, NEW.kind,
@@ -60,7 +69,8 @@ BEGIN
          WHERE EXISTS (SELECT 1 FROM targets)
         RETURNING id)
     INSERT INTO gridgeo.notify_deliveries (outbox_id, channel, subscription_id,
-                                           recipient_staff_no)
-    SELECT o.id, t.channel, t.subscription_id, t.staff_no FROM outbox o, targets t;
+                                           recipient_staff_no, recipient_department_code)
+    SELECT o.id, t.channel, t.subscription_id, t.staff_no, t.department_code
+      FROM outbox o, targets t;
     RETURN NULL;
 END $$;

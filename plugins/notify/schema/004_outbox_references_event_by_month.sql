@@ -1,4 +1,4 @@
--- requires: notify/002, core/015
+-- requires: notify/003, core/015
 -- The outbox references its event by the partitioned table's whole key (id, at), so the
 -- guarantee of notify/001 holds again: no outbox row without its event, and deleting an
 -- event (privacy erasure) takes its outbox rows and deliveries with it.
