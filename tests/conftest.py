@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import json
@@ -16,7 +17,7 @@ import psycopg
 import pytest
 
 from gridgeo.db.cluster import admin_url
-from gridgeo.db.scratch import create_database, drop_database
+from gridgeo.db.scratch import copy_database, create_database, drop_database
 from gridgeo.settings import Settings, get_settings
 from tests.field_town import FIELD_DB, FieldTown, ensure_field_town
 
@@ -151,12 +152,22 @@ def base_url(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     subprocess.run([*cli, "stop"], env=env, check=False)
 
 
+@functools.cache
+def _migrated_template() -> str:
+    """One migrated database with reference rows per test process, built once: every
+    empty_database is a copy of it, not a migration run of its own (seconds each)."""
+    name = f"gridgeo_template_{os.getpid()}"
+    create_database(_admin_settings(), name)
+    atexit.register(drop_database, _admin_settings(), name)
+    return name
+
+
 @contextlib.contextmanager
 def empty_database(name: str) -> Iterator[str]:
     """A new database on the test cluster, migrated but with no town in it (imports start
     from here); dropped afterwards. ``name`` keeps parallel fixtures apart."""
     dbname = f"gridgeo_{name}_{os.getpid()}"
-    url = create_database(_admin_settings(), dbname)
+    url = copy_database(_admin_settings(), _migrated_template(), dbname)
     try:
         yield url
     finally:
