@@ -33,15 +33,19 @@ from tests.test_field_app import CHROMIUM, qr_video  # noqa: E402
 OUT = ROOT / "docs" / "field-app"
 
 
-def door_plate(server: str, key: str) -> tuple[str, float, float]:
-    """The QR link, longitude and latitude of a door plate in the worker's first grid."""
+def door_plate(server: str, key: str) -> tuple[bytes, float, float]:
+    """The QR image the server prints (PNG), longitude and latitude of a door plate in the
+    worker's first grid."""
     auth = {"Authorization": f"Bearer {key}"}
     grid = requests.get(f"{server}/me", headers=auth, timeout=30).json()["grids"][0]["code"]
     plate = requests.get(f"{server}/collections/addresses/items", headers=auth, timeout=30,
                          params={"grid_code": grid, "limit": 1, "f": "json"}).json()
     feature = plate["features"][0]
     lon, lat = feature["geometry"]["coordinates"]
-    return f"{server}/q/a/{feature['properties']['address_code']}", lon, lat
+    code = feature["properties"]["address_code"]
+    image = requests.get(f"{server}/qr/a/{code}.png", timeout=30)
+    image.raise_for_status()
+    return image.content, lon, lat
 
 
 def plan_today(server: str, key: str) -> None:
@@ -73,13 +77,13 @@ def shoot(page: Any, name: str) -> None:
 
 
 def run(server: str, key: str) -> None:
-    payload, lon, lat = door_plate(server, key)
+    plate_png, lon, lat = door_plate(server, key)
     plan_today(server, key)
     proxy = FlakyProxy(free_port(), int(server.rsplit(":", 1)[1]))
     proxy.restore()
     from playwright.sync_api import sync_playwright
 
-    video = qr_video(payload, Path(tempfile.mkdtemp()) / "plate.y4m")
+    video = qr_video(plate_png, Path(tempfile.mkdtemp()) / "plate.y4m")
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[

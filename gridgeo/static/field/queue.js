@@ -7,7 +7,8 @@ import { authorised, credential, refusalText } from './api.js';
 const DB = 'gridgeo-field';
 const STORE = 'outbox';
 const RETRY_MS = 15000;
-let flushing = null;
+let running = null;  // the run now sending
+let nextRun = null;  // the run that starts once it ends
 const listeners = new Set();
 
 function database() {
@@ -132,17 +133,22 @@ async function sendOne(item) {
 }
 
 // Send what is waiting, oldest first; stop at the first item the network refuses.
+// A call made while a run is sending waits for the next run, which starts after it and
+// reads the outbox afresh: joining the running one could miss an item just queued.
 export function flush() {
-  flushing ??= (async () => {
+  nextRun ??= (async () => {
+    await running?.catch(() => {});  // its failure is its caller's to see
+    running = nextRun;
+    nextRun = null;
     try {
       for (const item of await items()) {
         if (item.state === 'waiting' && !(await sendOne(item))) break;
       }
     } finally {
-      flushing = null;
+      running = null;
     }
   })();
-  return flushing;
+  return nextRun;
 }
 
 export function startSending() {

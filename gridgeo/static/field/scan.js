@@ -22,19 +22,32 @@ function frame(video, canvas) {
   return canvas;
 }
 
+// ZXing tried two ways: the hybrid (local-block) binarizer copes with uneven light but
+// loses a plate turned ~30° under blur; the global-histogram one reads that plate but not
+// a soft, small one. TRY_HARDER scans every row for finder patterns instead of skipping;
+// PURE_BARCODE stays off because a camera frame is never just the code.
+function zxingDecode(canvas) {
+  const ZXing = window.ZXing;
+  const hints = new Map([[ZXing.DecodeHintType.TRY_HARDER, true],
+                         [ZXing.DecodeHintType.POSSIBLE_FORMATS, [ZXing.BarcodeFormat.QR_CODE]]]);
+  const source = new ZXing.HTMLCanvasElementLuminanceSource(canvas);
+  for (const Binarizer of [ZXing.HybridBinarizer, ZXing.GlobalHistogramBinarizer]) {
+    try {
+      return new ZXing.QRCodeReader().decode(new ZXing.BinaryBitmap(new Binarizer(source)),
+                                             hints).getText();
+    } catch {
+      // no code found this way in this frame: try the next binarizer
+    }
+  }
+  return null;
+}
+
 async function decode(canvas) {
   if ('BarcodeDetector' in window) {
     const codes = await new window.BarcodeDetector({ formats: ['qr_code'] }).detect(canvas);
     return codes[0]?.rawValue ?? null;
   }
-  const ZXing = window.ZXing;
-  const bitmap = new ZXing.BinaryBitmap(new ZXing.HybridBinarizer(
-    new ZXing.HTMLCanvasElementLuminanceSource(canvas)));
-  try {
-    return new ZXing.QRCodeReader().decode(bitmap).getText();
-  } catch {
-    return null;  // no code in this frame
-  }
+  return zxingDecode(canvas);
 }
 
 // Resolves with the first QR text the camera sees (frames every 200 ms), or null if stopped.

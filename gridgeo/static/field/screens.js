@@ -142,6 +142,12 @@ export async function loadCategories() {
 
 export function setupReport() {
   const photos = [];
+  const addPhoto = (photo) => {
+    photos.push(photo);
+    const img = document.createElement('img');
+    img.src = URL.createObjectURL(photo);
+    $('thumbs').appendChild(img);
+  };
   let pin = null;
   loadCategories();
   const where = () => {
@@ -159,10 +165,12 @@ export function setupReport() {
     const photo = await takePhoto($('report-video'), $('frame'));
     stopCamera($('report-video'));
     $('report-video').hidden = true;
-    photos.push(photo);
-    const img = document.createElement('img');
-    img.src = URL.createObjectURL(photo);
-    $('thumbs').appendChild(img);
+    addPhoto(photo);
+  });
+  // Files picked are sent as they are: the server reads a photo's EXIF time and place.
+  $('photo-file').addEventListener('change', () => {
+    [...$('photo-file').files].forEach(addPhoto);
+    $('photo-file').value = '';
   });
   $('submit').addEventListener('click', async () => {
     await positionFix();
