@@ -49,16 +49,17 @@ def plate(demo_db_url: str) -> Plate:
     return Plate(*row)
 
 
-def camera_frame(plate_png: bytes) -> Image.Image:
-    """What a phone camera sees of a door plate: the server's own QR image filling 55 %
-    of the frame's height, turned 6°, slightly out of focus, on a grey wall."""
+def camera_frame(plate_png: bytes, fill: float = 0.55, turn: float = 6, blur: float = 0.8
+                 ) -> Image.Image:
+    """What a phone camera sees of a door plate: the server's own QR image filling `fill`
+    of the frame's height, turned `turn` degrees, out of focus by `blur`, on a grey wall."""
     code = Image.open(io.BytesIO(plate_png)).convert("L")
-    side = int(VIDEO_SIZE[1] * 0.55)
+    side = int(VIDEO_SIZE[1] * fill)
     code = code.resize((side, side), Image.Resampling.BILINEAR).rotate(
-        6, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=190)
+        turn, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=190)
     image = Image.new("L", VIDEO_SIZE, 190)
     image.paste(code, ((VIDEO_SIZE[0] - code.width) // 2, (VIDEO_SIZE[1] - code.height) // 2))
-    return image.filter(ImageFilter.GaussianBlur(0.8))
+    return image.filter(ImageFilter.GaussianBlur(blur))
 
 
 def qr_video(plate_png: bytes, path: Path) -> Path:

@@ -22,9 +22,8 @@ function frame(video, canvas) {
   return canvas;
 }
 
-// ZXing tried two ways: the hybrid (local-block) binarizer copes with uneven light but
-// loses a plate turned ~30° under blur; the global-histogram one reads that plate but not
-// a soft, small one. TRY_HARDER scans every row for finder patterns instead of skipping;
+// ZXing tried two ways: the hybrid (local-block) binarizer copes with uneven light; the
+// global-histogram one reads some turned, blurred plates the hybrid one loses. TRY_HARDER scans every row for finder patterns instead of skipping;
 // PURE_BARCODE stays off because a camera frame is never just the code.
 function zxingDecode(canvas) {
   const ZXing = window.ZXing;
