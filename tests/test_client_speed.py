@@ -259,11 +259,12 @@ def test_inspections_without_a_place_stay_listed_and_a_bbox_finds_a_workers_own(
     info = served_collections()["inspections"]
     as_app(conn, "anonymous,viewer")  # a scan without a place has no grid: a viewer's
     whole = build_query({"limit": "10000"}, info)
-    assert {json.loads(r[0])["id"] for r in conn.execute(*whole.features())} == {*own, *others}
+    mine = {*own, *others}  # earlier tests may have left scans of their own in the demo town
+    assert mine <= {json.loads(r[0])["id"] for r in conn.execute(*whole.features())}
     as_app(conn, "anonymous,grid_worker", staff_no)
     in_box = build_query({"limit": "10000", "bbox": ",".join(map(str, box))}, info)
     read_within(conn, *in_box.bbox_area())
-    found = {json.loads(r[0])["id"] for r in conn.execute(*in_box.features())}
+    found = {json.loads(r[0])["id"] for r in conn.execute(*in_box.features())} & mine
     assert len(others) == 2 and found == set(own[1:])
 
 
