@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 import orjson
@@ -74,3 +75,13 @@ def trigger_refusal(exc: psycopg.Error, fallback: str) -> RequestError | None:
     if state.startswith("GG") and state[2:].isdigit():
         return RequestError(exc.diag.message_primary or fallback, int(state[2:]))
     return None
+
+
+def write_refusal(exc: psycopg.Error, refused: str, failed: str) -> RequestError:
+    """What a client hears of a failed write: a trigger's own refusal (``refused`` when it
+    gave no sentence) or a 503, else the generic ``failed`` (the raw text is only logged)."""
+    refusal = trigger_refusal(exc, refused)
+    if refusal is not None:
+        return refusal
+    logging.getLogger(__name__).error("write failed: %s", exc)
+    return RequestError(failed, 500, "ServerError")

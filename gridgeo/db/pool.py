@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from gridgeo.db import replicas
 from gridgeo.db.cluster import database_url, direct_url
-from gridgeo.errors import DatabaseUnavailable, database_unreachable
+from gridgeo.errors import DatabaseUnavailable, database_unreachable, write_refusal
 from gridgeo.identity import current_identity
 from gridgeo.security.territory import outside_territory_allowed
 from gridgeo.settings import get_settings
@@ -265,3 +265,16 @@ def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
     set_session_zone(conn)
     conn.commit()
     return conn
+
+
+@contextmanager
+def write_transaction(refused: str = "the write was refused.",
+                      failed: str = "the write failed on the server and nothing was changed."
+                      ) -> Iterator[psycopg.Connection]:
+    """A pooled transaction as the caller (``gridgeo.actor`` for triggers and logs), rolled
+    back on error; a database error leaves it as the sentence ``write_refusal`` gives."""
+    try:
+        with connection() as conn:
+            yield conn
+    except psycopg.Error as exc:
+        raise write_refusal(exc, refused, failed) from None

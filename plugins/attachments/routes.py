@@ -8,8 +8,7 @@ read has no attachments for it either (404).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -23,8 +22,8 @@ from gridgeo_plugins.attachments.upload import read_upload
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 
-from gridgeo.db.pool import connection
-from gridgeo.errors import NotFound, RequestError, trigger_refusal
+from gridgeo.db.pool import connection, write_transaction
+from gridgeo.errors import NotFound, RequestError
 from gridgeo.idempotency import idempotent
 from gridgeo.identity import current_identity
 from gridgeo.security.access import may_see_personal, require_for
@@ -71,21 +70,6 @@ def readable_item(conn: psycopg.Connection, target: Attachable, item_id: str) ->
     return item
 
 
-@contextmanager
-def _transaction() -> Iterator[psycopg.Connection]:
-    """A pooled transaction as the caller; a trigger's refusal becomes its sentence."""
-    try:
-        with connection() as conn:
-            yield conn
-    except psycopg.Error as exc:
-        refusal = trigger_refusal(exc, "the attachment was refused.")
-        if refusal is not None:
-            raise refusal from None
-        LOGGER.error("attachment write failed: %s", exc)
-        raise RequestError("the attachment could not be stored; nothing was kept.", 500,
-                           "ServerError") from None
-
-
 def attach(conn: psycopg.Connection, placed: Placements, target: Attachable, item: int,
            prepared: PreparedFile, title: str | None, stage: str | None) -> tuple[int, bool]:
     """Place the blobs, then insert the row, in the caller's transaction (see unit.py)."""
@@ -104,7 +88,9 @@ def upload(collection: str, item_id: str) -> Response:
     require_for(collection, "write")
     sent = read_upload()
     prepared = prepare(sent.data)  # every check before anything is stored
-    with placements() as placed, _transaction() as conn:
+    with placements() as placed, write_transaction(
+            "the attachment was refused.",
+            "the attachment could not be stored; nothing was kept.") as conn:
         item = readable_item(conn, target, item_id)
         records.lock_for_writing(conn, target, item)
         attachment_id, created = attach(conn, placed, target, item, prepared, sent.title,

@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, request
-from gridgeo_plugins.incidents.db import require_writer, write_transaction
+from gridgeo_plugins.incidents.db import require_writer
 
-from gridgeo.db.pool import connection
+from gridgeo.db.pool import connection, write_transaction
 from gridgeo.errors import NotFound, RequestError
 from gridgeo.idempotency import idempotent
 from gridgeo.identity import current_identity

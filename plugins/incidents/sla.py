@@ -16,9 +16,8 @@ from typing import Any
 import orjson
 import psycopg
 from flask import Blueprint, Response, request
-from gridgeo_plugins.incidents.db import write_transaction
 
-from gridgeo.db.pool import connection
+from gridgeo.db.pool import connection, write_transaction
 from gridgeo.errors import RequestError
 from gridgeo.identity import current_identity
 

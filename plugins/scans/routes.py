@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import orjson
@@ -11,12 +10,11 @@ from flask import Blueprint, Response, request
 from gridgeo_plugins.scans.parse import Scan, parse_scan
 
 from gridgeo.db.pool import connection
-from gridgeo.errors import RequestError, trigger_refusal
+from gridgeo.errors import RequestError, write_refusal
 from gridgeo.idempotency import idempotent
 from gridgeo.identity import current_identity
 from gridgeo.security.access import require_for
 
-LOGGER = logging.getLogger(__name__)
 blueprint = Blueprint("gridgeo_scans", __name__)
 MAX_BATCH = 500
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -82,12 +80,8 @@ def record_scan(conn: psycopg.Connection, scan: Scan, inspector: str) -> dict[st
                 "lat": scan.lat}).fetchone()
             return _outcome(conn, scan.scan_uuid, "created" if row else "duplicate", inspector)
     except psycopg.Error as exc:
-        refusal = trigger_refusal(exc, "the scan was refused.")
-        if refusal is not None:
-            raise refusal from None
-        LOGGER.error("scan failed: %s", exc)
-        raise RequestError("the scan could not be stored; nothing was changed.", 500,
-                           "ServerError") from None
+        raise write_refusal(exc, "the scan was refused.",
+                            "the scan could not be stored; nothing was changed.") from None
 
 
 def _refused(scan_uuid: Any, exc: RequestError) -> dict[str, Any]:
