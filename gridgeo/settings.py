@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     client_time_max_age_days: int = Field(
         7, ge=1, description="how many days old a time a device recorded offline (a scan's "
         "scanned_at, an incident's reported_at) may be when it reaches the server")
+    map_closed_days: int = Field(
+        30, ge=0, description="days a closed case stays on the incidents map (tiles) after it "
+        "closed; open cases are always on it, older ones are read as items with datetime")
     retention_days: int = Field(
         730, ge=1, description="days after a case is final before its personal data is "
         "anonymised (`gridgeo privacy anonymise`)")

@@ -128,6 +128,9 @@ def server_env(database_url: str, home: Path, port: int) -> dict[str, str]:
                # The suite dates its scans months back, so they leave this month's due
                # lists alone; the field API's test checks the window at this age.
                GRIDGEO_CLIENT_TIME_MAX_AGE_DAYS=str(CLIENT_TIME_MAX_AGE_DAYS),
+               # The demo is dated 2026-11-20 whenever the suite runs: its closed cases
+               # stay on the incidents map (test_tiles.py checks the window itself).
+               GRIDGEO_MAP_CLOSED_DAYS="36500",
                # Webhooks and process callbacks may reach receivers a test starts on
                # loopback (tests/test_notify.py); every other destination stays refused.
                GRIDGEO_WEBHOOK_ALLOW='["127.0.0.1"]',

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
+import pytest
 import requests
 
 from tests.conftest import ROLE_KEYS
@@ -79,3 +80,22 @@ def test_an_iso_week_counts_like_sql_in_every_section(base_url: str,
     json_body = run_report(base_url, week="2026-W47").json()["value"]
     assert json_body["by_state"] == {r["key"]: int(r["value"]) for r in rows
                                      if r["section"] == "state"}
+
+
+@pytest.mark.parametrize(("query", "index"), [
+    ("_COUNTS", "incidents_reported_idx"), ("_CLOSED", "incidents_closed_idx"),
+    ("_POLICE", "incidents_dispatched_idx"), ("_OVERDUE", "incidents_open_idx")])
+def test_the_reports_queries_read_their_period_through_an_index(
+        conn: psycopg.Connection, query: str, index: str) -> None:
+    """A report reads its period (and the open cases), not the whole history: each query's
+    condition reaches its index through the view (incidents/016, scripts/bench_scale.py).
+    As an admin's request, with table scans priced out: at demo size one may rightly win."""
+    from gridgeo_plugins.incidents import report
+
+    conn.execute("SELECT set_config('gridgeo.maintenance', 'off', true),"
+                 " set_config('gridgeo.roles', 'admin,anonymous', true)")
+    conn.execute("SET LOCAL enable_seqscan = off")
+    t1 = datetime.now(UTC)
+    params = {"area": None, "t0": t1 - timedelta(days=7), "t1": t1}
+    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + getattr(report, query), params))
+    assert index in plan, plan

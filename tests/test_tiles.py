@@ -4,12 +4,13 @@ mapbox-vector-tile and checked against hand-written SQL."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import mapbox_vector_tile
 import psycopg
 import pytest
 import requests
-from gridgeo_plugins.maps.tiles import tile_layers
+from gridgeo_plugins.maps.tiles import render_tile, tile_layers
 
 from gridgeo.config import contributed_collections
 from gridgeo.plugins import get_plugin_manager
@@ -77,6 +78,34 @@ def test_tileset_metadata_links_the_tile_template(base_url: str, collection: str
     meta = requests.get(f"{base_url}/collections/{collection}/tiles/WebMercatorQuad",
                         timeout=30).json()
     assert meta["layers"][0]["id"] == collection
+
+
+def test_the_incidents_map_is_open_cases_and_those_closed_since_its_window(
+        conn: psycopg.Connection) -> None:
+    """The incidents layer holds the working set (GRIDGEO_MAP_CLOSED_DAYS), so a tile does
+    not grow with the years of history; the window is drawn between the demo's closures."""
+    layer = tile_layers()["incidents"]
+    lon, lat = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM gridgeo.incidents"
+                            " ORDER BY id LIMIT 1").fetchone()  # type: ignore[misc]
+    z = 8
+    x, y = tile_xy(lon, lat, z)
+
+    def ids(since: datetime) -> set[int]:
+        body = render_tile(conn, layer, z, x, y, since)
+        return set(features_by_id(mapbox_vector_tile.decode(body), "incidents"))
+
+    everything = ids(datetime(1900, 1, 1, tzinfo=UTC))
+    since = conn.execute("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY closed_at)"
+                         " FROM gridgeo.incidents WHERE id = ANY(%s) AND closed_at IS NOT NULL",
+                         (list(everything),)).fetchone()[0]  # type: ignore[index]
+    expected = {r[0] for r in conn.execute(
+        "SELECT id FROM gridgeo.incidents WHERE id = ANY(%s) AND (closed_at >= %s OR state"
+        " NOT IN ('closed', 'invalid', 'duplicate'))", (list(everything), since))}
+    shown = ids(since)
+    assert shown == expected
+    closed_shown = conn.execute("SELECT count(*) FROM gridgeo.incidents WHERE id = ANY(%s)"
+                                " AND state = 'closed'", (list(shown),)).fetchone()[0]  # type: ignore[index]
+    assert 0 < closed_shown < len(shown) < len(everything)
 
 
 def test_incident_tile_has_the_incident_where_it_is(base_url: str,

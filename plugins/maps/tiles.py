@@ -9,6 +9,10 @@ transformed to 3857 for ``ST_AsMVTGeom``. A collection is tiled when its collect
 declares ``tiles``; only the non-personal columns listed there are ever selected, whatever
 the caller may see elsewhere.
 
+A layer may also declare ``where``, a condition on its rows: the incidents map is the
+working set (open cases and those closed in the last ``GRIDGEO_MAP_CLOSED_DAYS``, bound as
+``%(since)s``), so a tile holds as many features after ten years of history as after one.
+
 The tile's area is also named for row-level security (gridgeo.db.area), whose policies
 would otherwise keep the index out of reach; and features go into the tile in id
 order, so a tile's bytes and ETag do not change with the plan PostgreSQL picks.
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import psycopg
@@ -27,6 +32,7 @@ from psycopg import sql
 from gridgeo.catalog import CatalogError
 from gridgeo.contributions import CollectionContribution
 from gridgeo.db.area import protected_relations, read_within
+from gridgeo.settings import get_settings
 
 WEB_MERCATOR_HALF = 20037508.342789244
 EXTENT = 4096
@@ -47,6 +53,7 @@ class TileLayer:
     min_zoom: int = 0
     # (minimum zoom, SQL condition) in ascending zoom: rows shown from that zoom on.
     zoom_filters: tuple[tuple[int, str], ...] = ()
+    where: str | None = None  # rows shown at every zoom; may use %(since)s
     max_age: int = 300  # Cache-Control max-age in seconds
 
 
@@ -60,7 +67,7 @@ def tile_layer(collection: CollectionContribution) -> TileLayer:
                          tuple(declared.pop("columns")), zoom_filters=filters, **declared)
     except (KeyError, TypeError) as exc:
         raise CatalogError(f"collection {collection.id}: its tiles section takes columns, "
-                           "polygonal, min_zoom, zoom_filters and max_age") from exc
+                           "polygonal, min_zoom, zoom_filters, where and max_age") from exc
 
 
 @lru_cache(maxsize=1)
@@ -83,9 +90,12 @@ def pixel_size_degrees(z: int) -> float:
 
 def zoom_condition(layer: TileLayer, z: int) -> sql.Composable:
     shown = [cond for zoom, cond in layer.zoom_filters if zoom <= z]
-    if not shown:
-        return sql.SQL("true")
-    return sql.SQL("(") + sql.SQL(" OR ").join(sql.SQL(c) for c in shown) + sql.SQL(")")
+    condition: sql.Composable = sql.SQL("true")
+    if shown:
+        condition = sql.SQL("(") + sql.SQL(" OR ").join(sql.SQL(c) for c in shown) + sql.SQL(")")
+    if layer.where:
+        condition = sql.SQL("({}) AND {}").format(sql.SQL(layer.where), condition)
+    return condition
 
 
 # The tile with its margin in storage coordinates: what the tile query's rows lie in.
@@ -115,16 +125,23 @@ SELECT ST_AsMVT(rows.*, {name}, {extent}, 'mvt_geom', 'id' ORDER BY rows.id) FRO
         name=sql.Literal(layer.collection))
 
 
-def tile_params(z: int, x: int, y: int) -> dict[str, float | int]:
+def working_set_since() -> datetime:
+    """Cases closed before this are off the map (``GRIDGEO_MAP_CLOSED_DAYS``)."""
+    return datetime.now(UTC) - timedelta(days=get_settings().map_closed_days)
+
+
+def tile_params(z: int, x: int, y: int,
+                since: datetime | None = None) -> dict[str, float | int | datetime]:
     return {"z": z, "x": x, "y": y, "margin": BUFFER / EXTENT,
-            "tolerance": pixel_size_degrees(z)}
+            "tolerance": pixel_size_degrees(z), "since": since or working_set_since()}
 
 
-def render_tile(conn: psycopg.Connection, layer: TileLayer, z: int, x: int, y: int) -> bytes:
+def render_tile(conn: psycopg.Connection, layer: TileLayer, z: int, x: int, y: int,
+                since: datetime | None = None) -> bytes:
     """The MVT bytes of one tile (empty for a tile with no features or below min_zoom)."""
     if z < layer.min_zoom:
         return b""
-    params = tile_params(z, x, y)
+    params = tile_params(z, x, y, since)
     if layer.view in protected_relations(conn):
         read_within(conn, AREA, params)
     row = conn.execute(tile_query(layer, z), params).fetchone()
