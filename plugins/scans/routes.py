@@ -19,12 +19,15 @@ blueprint = Blueprint("gridgeo_scans", __name__)
 MAX_BATCH = 500
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
+# A phone's retry repeats scan_uuid and scanned_at (it stamps the time): the key on both
+# makes it nothing. A UUID reused with another time, even in a month or grid this caller
+# cannot read, is refused by the database (gridgeo.scan_uuids, inspections/005) with a 409.
 _INSERT = """
 INSERT INTO gridgeo.inspections (scan_uuid, target_collection, target_code, inspector,
     scanned_at, accuracy_m, result, note, photos, geom)
 VALUES (%(uuid)s, %(collection)s, %(code)s, %(inspector)s, %(scanned_at)s, %(accuracy)s,
         %(result)s, %(note)s, %(photos)s::jsonb, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490))
-ON CONFLICT (scan_uuid) DO NOTHING
+ON CONFLICT (scan_uuid, scanned_at) DO NOTHING
 RETURNING id
 """
 _OUTCOME = """
