@@ -1,12 +1,15 @@
 """History partitioned by month (#21, core/013): the audit log is range-partitioned on its
 time and keeps its guarantees, partitions are made ahead by a scheduled task (which also
 moves stray rows out of the DEFAULT partition), a time-bounded query reads only its
-months, and ``gridgeo.partition_by_month`` converts a table with rows and a view."""
+months, and ``gridgeo.partition_by_month`` converts a table with rows and a view. Incident
+events (core/015) and inspections (inspections/005) keep the keys that reference them."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +20,7 @@ from gridgeo_plugins.core import gridgeo_scheduled_tasks
 from gridgeo.db.pool import connect
 from gridgeo.scheduler import run_once
 from tests.conftest import empty_database
+from tests.field_town import ADDRESS_CODES, FieldTown
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the deployment's zone in a new database
 # Three audit rows in three months of 2025 (Shanghai wall clock, the deployment's zone).
@@ -183,3 +187,125 @@ def test_stray_events_move_to_their_month_and_keep_their_outbox_rows(history_db:
             conn.execute("INSERT INTO gridgeo.notify_outbox (event_id, event_at, incident_id,"
                          " kind, payload) VALUES (%s, now(), %s, 'transition', '{}')",
                          (event[0], incident))  # type: ignore[index]
+
+
+# -- inspections (inspections/005) -----------------------------------------------------------
+
+def test_inspections_are_partitioned_by_month_and_referenced_by_their_whole_keys(
+        history_db: str) -> None:
+    with connect(history_db) as conn:
+        key = conn.execute("SELECT pg_get_partkeydef('gridgeo.inspections'::regclass)").fetchone()
+        assert key == ("RANGE (scanned_at)",)
+        keys = {r[0] for r in conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conparentid = 0 AND"
+            " (conrelid = 'gridgeo.inspections'::regclass AND contype IN ('p', 'u')"
+            "  OR confrelid = 'gridgeo.inspections'::regclass)")}
+        assert keys == {
+            "PRIMARY KEY (id, scanned_at)", "UNIQUE (scan_uuid, scanned_at)",
+            "FOREIGN KEY (inspection_id, inspection_scanned_at) REFERENCES"
+            " inspections(id, scanned_at) MATCH FULL",
+            "FOREIGN KEY (scan_uuid, scanned_at) REFERENCES inspections(scan_uuid, scanned_at)"
+            " ON UPDATE CASCADE ON DELETE CASCADE"}
+        parts = {r[0] for r in conn.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits"
+            " WHERE inhparent = 'gridgeo.inspections'::regclass")}
+        this_month = datetime.now(SHANGHAI).strftime("y%Ym%m")
+        assert {"inspections_default", f"inspections_{this_month}"} <= parts
+
+
+def _this_month_moment() -> datetime:
+    """72 minutes ago, or this month's first second if that was last month: a test
+    database has partitions from this month on."""
+    now = datetime.now(SHANGHAI)
+    return max(now - timedelta(minutes=72), now.replace(day=1, hour=0, minute=0, second=1,
+                                                        microsecond=0))
+
+
+def test_a_scan_lands_in_its_month_a_retry_is_idempotent_and_its_uuid_is_its_own(
+        field_town: FieldTown) -> None:
+    from tests.test_field_api import staff_token
+    from tests.test_scans import greenhouse_scan, post
+
+    body = {**greenhouse_scan(0), "scanned_at": _this_month_moment().isoformat()}
+    first = post(field_town.base_url, body)
+    assert first.status_code == 201, first.text
+    retry = post(field_town.base_url, body)
+    assert (retry.status_code, retry.json()["status"]) == (200, "duplicate")
+    assert retry.json()["inspection_id"] == first.json()["inspection_id"]
+    later = {**body, "scanned_at": (_this_month_moment() + timedelta(seconds=30)).isoformat()}
+    reused = post(field_town.base_url, later, headers=staff_token("T977W1"))
+    assert reused.status_code == 409 and "make a new UUID" in reused.json()["description"]
+    with connect(field_town.url) as conn:
+        rows = conn.execute("SELECT tableoid::regclass::text FROM gridgeo.inspections"
+                            " WHERE scan_uuid = %s", (body["scan_uuid"],)).fetchall()
+        month = datetime.fromisoformat(body["scanned_at"]).strftime("y%Ym%m")
+        assert rows == [(f"inspections_{month}",)]
+
+
+_DOOR_SCAN = ("INSERT INTO gridgeo.inspections (scan_uuid, target_collection, target_code,"
+              " scanned_at, result, geom) SELECT %s, 'addresses', a.address_code, %s, 'ok',"
+              " a.geom FROM gridgeo.addresses a WHERE a.address_code = %s"
+              " ON CONFLICT (scan_uuid, scanned_at) DO NOTHING RETURNING id")
+
+
+def test_a_uuid_is_one_scans_across_months_even_while_the_first_is_uncommitted(
+        field_town: FieldTown) -> None:
+    """The key table holds a UUID across partitions, for every writer: a second scan with
+    the UUID and another time waits for the first's commit (a lookup would have let it in),
+    then is refused with a sentence; the first scan's retry is nothing."""
+    scan_uuid, door = str(uuid.uuid4()), ADDRESS_CODES[0]
+    first_at = _this_month_moment()
+    other_at = first_at - timedelta(days=40)  # another month, in the DEFAULT partition
+    with connect(field_town.url) as first, connect(field_town.url) as second:
+        first.execute(_DOOR_SCAN, (scan_uuid, first_at, door))
+        second.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            second.execute(_DOOR_SCAN, (scan_uuid, other_at, door))
+        second.rollback()
+        first.commit()
+        with pytest.raises(psycopg.Error, match="already used by another scan") as refused:
+            second.execute(_DOOR_SCAN, (scan_uuid, other_at, door))
+        assert refused.value.sqlstate == "GG409"
+        second.rollback()
+        assert second.execute(_DOOR_SCAN, (scan_uuid, first_at, door)).fetchall() == []
+        first.execute("DELETE FROM gridgeo.inspections WHERE scan_uuid = %s", (scan_uuid,))
+        # Deleting the scan frees its UUID (as the single-column key did).
+        assert first.execute("SELECT count(*) FROM gridgeo.scan_uuids WHERE scan_uuid = %s",
+                             (scan_uuid,)).fetchone() == (0,)
+        first.commit()
+
+
+def test_an_attachment_of_a_scan_carries_the_scans_time_and_keeps_the_scan(
+        field_town: FieldTown) -> None:
+    with connect(field_town.url) as conn:
+        [(scan,)] = conn.execute(_DOOR_SCAN, (uuid.uuid4(), _this_month_moment(),
+                                              ADDRESS_CODES[1])).fetchall()
+        attach = ("INSERT INTO gridgeo.attachments (inspection_id, sha256, media_type, length,"
+                  " public_type, public_length, has_thumbnail, uploaded_by) VALUES (%s,"
+                  " repeat('a', 64), 'image/jpeg', 1, 'image/jpeg', 1, false, 'test')"
+                  " RETURNING inspection_scanned_at")
+        assert conn.execute(attach, (scan,)).fetchone() == conn.execute(
+            "SELECT scanned_at FROM gridgeo.inspections WHERE id = %s", (scan,)).fetchone()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation), conn.transaction():
+            conn.execute("DELETE FROM gridgeo.inspections WHERE id = %s", (scan,))
+        with pytest.raises(psycopg.Error, match="no inspection has the id") as missing, \
+                conn.transaction():
+            conn.execute(attach, (-1,))
+        assert missing.value.sqlstate == "GG404"
+        conn.rollback()
+
+
+def test_a_datetime_page_of_inspections_reads_one_months_partition(
+        conn: psycopg.Connection) -> None:
+    """As the application reads a page (row-level security on, a gis editor's roles)."""
+    from gridgeo.provider.params import build_query
+    from tests.test_client_speed import as_app, plan, served_collections
+
+    start = datetime.now(SHANGHAI).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(seconds=1)
+    query = build_query({"datetime": f"{start.isoformat()}/{end.isoformat()}"},
+                        served_collections()["inspections"])
+    as_app(conn, "anonymous,gis_editor")
+    text = plan(conn, *query.features())
+    assert set(re.findall(r"inspections_(?:y\d{4}m\d{2}|default)", text)) == {
+        f"inspections_{start.strftime('y%Ym%m')}"}, text
