@@ -309,3 +309,28 @@ def test_a_datetime_page_of_inspections_reads_one_months_partition(
     text = plan(conn, *query.features())
     assert set(re.findall(r"inspections_(?:y\d{4}m\d{2}|default)", text)) == {
         f"inspections_{start.strftime('y%Ym%m')}"}, text
+
+
+def test_a_stray_scan_moves_to_its_month_unchanged(field_town: FieldTown) -> None:
+    """A scan of a month without a partition waits in DEFAULT; the daily task's function
+    moves it with its UUID's key row and its attachment, and the move is no change: the
+    audit log records no delete. Rolled back: the field town keeps its partitions."""
+    deletes = ("SELECT count(*) FROM gridgeo.audit_log WHERE table_name = 'inspections'"
+               " AND operation = 'DELETE'")
+    with connect(field_town.url) as conn:
+        scanned_at = _this_month_moment() - timedelta(days=400)
+        [(scan,)] = conn.execute(_DOOR_SCAN, (uuid.uuid4(), scanned_at,
+                                              ADDRESS_CODES[2])).fetchall()
+        conn.execute("INSERT INTO gridgeo.attachments (inspection_id, sha256, media_type,"
+                     " length, public_type, public_length, has_thumbnail, uploaded_by) VALUES"
+                     " (%s, repeat('b', 64), 'image/jpeg', 1, 'image/jpeg', 1, false, 'test')",
+                     (scan,))
+        before = conn.execute(deletes).fetchone()
+        assert conn.execute("SELECT gridgeo.keep_partitions_ahead()").fetchone()[0] >= 1  # type: ignore[index]
+        assert conn.execute(
+            "SELECT i.tableoid::regclass::text, count(u.*), count(a.*) FROM gridgeo.inspections i"
+            " LEFT JOIN gridgeo.scan_uuids u USING (scan_uuid) LEFT JOIN gridgeo.attachments a"
+            " ON a.inspection_id = i.id WHERE i.id = %s GROUP BY 1", (scan,)
+        ).fetchone() == (f"inspections_{scanned_at.strftime('y%Ym%m')}", 1, 1)
+        assert conn.execute(deletes).fetchone() == before
+        conn.rollback()
