@@ -11,10 +11,6 @@
 -- scan repeats both, so ON CONFLICT still makes it harmless) and a UUID's uniqueness
 -- across months moves to gridgeo.scan_uuids below.
 
--- partition_by_month made again views that read the table, but refused views of those
--- views; the photos of attachments (photos/001) read inspections_view. Now it makes them
--- again too, in the order they depend on each other.
-
 -- Moving stray rows out of the DEFAULT partition is no change to them: the rows go into
 -- the new month's table before it is attached (no insert trigger fires), and now the
 -- delete from DEFAULT fires none either (an inspection's audit trigger would log every
@@ -101,6 +97,10 @@ BEGIN
     END LOOP;
     RETURN made;
 END $$;
+
+-- partition_by_month made again views that read the table, but refused views of those
+-- views; the photos of attachments (photos/001) read inspections_view. Now it makes them
+-- again too, in the order they depend on each other.
 
 -- The views that read ``tbl``, and the views that read those, each with its depth (1: reads
 -- the table) and its definition: made again shallowest first, dropped deepest first.
@@ -217,7 +217,7 @@ ALTER TABLE gridgeo.inspections ADD CONSTRAINT inspections_scan_uuid_key
 -- advisory lock plus a lookup in the scans route: the route reads inspections as its
 -- caller, and row-level security hides other grids' scans from that lookup; and this
 -- primary key serialises two transactions inserting one UUID at once (the second waits
--- for the first to commit, then is refused), where a lookup alone would let both in.
+-- for the first to commit, then is refused), where a lookup without a lock lets both in.
 -- Filled after the insert, so a retry that ON CONFLICT (scan_uuid, scanned_at) turns into
 -- nothing never reaches it. Deleting a scan (privacy erasure) frees its UUID, as before.
 CREATE TABLE gridgeo.scan_uuids (
@@ -244,3 +244,6 @@ END $$;
 -- "aa_": before inspections_after_scan, so a refused scan opens no incident first.
 CREATE TRIGGER aa_inspections_scan_uuid_once AFTER INSERT ON gridgeo.inspections
     FOR EACH ROW EXECUTE FUNCTION gridgeo.inspections_scan_uuid_once();
+
+-- The table and its views were made again: the QGIS editors' grants with them.
+SELECT gridgeo.grant_editors();
