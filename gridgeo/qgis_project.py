@@ -31,6 +31,9 @@ OTHER_GROUP = "其他"
 _AUTHCFG = re.compile(r"^[A-Za-z0-9]{7}$")
 QML_TYPE = "application/vnd.qgis.qml+xml"
 GEOMETRY = {"0": "Point", "1": "Line", "2": "Polygon"}
+# What a style says on its root element that a project says on the layer's: labels on,
+# and a dense layer's scale range (out of it, QGIS neither draws nor requests features).
+STYLE_ATTRIBUTES = ("labelsEnabled", "hasScaleBasedVisibilityFlag", "minScale", "maxScale")
 _DEGREE = 'ANGLEUNIT["degree",0.0174532925199433]'
 _AXES = (f'CS[ellipsoidal,2],AXIS["geodetic latitude (Lat)",north,ORDER[1],{_DEGREE}],'
          f'AXIS["geodetic longitude (Lon)",east,ORDER[2],{_DEGREE}]')
@@ -151,7 +154,9 @@ def map_layer(parent: ET.Element, layer: ServedLayer, layer_id: str, server_url:
     spatialrefsys(ET.SubElement(element, "srs"), "EPSG:4326", CRS_4326, "WGS 84")
     ET.SubElement(element, "provider", encoding="UTF-8").text = "OAPIF"
     if layer.qml is not None:
-        element.set("labelsEnabled", layer.qml.get("labelsEnabled", "0"))
+        for attribute in STYLE_ATTRIBUTES:
+            if attribute in layer.qml.attrib:
+                element.set(attribute, layer.qml.attrib[attribute])
         for child in layer.qml:
             if child.tag != "layerGeometryType":
                 element.append(child)

@@ -12,11 +12,13 @@ stdin and writes one JSON answer on stdout.
       -> {"sld": [{"ok": bool, "message", "renderer", "rules": [filter expressions],
                    "labels": bool}]}
     {"project": path of a .qgs/.qgz}
-      -> {"project": {"layers": [{"name", "valid", "provider", "source", "features",
-                                  "renderer", "group"}]}}
+      -> {"project": {"opening_scale", "layers": [{"name", "valid", "provider", "source",
+                  "features", "renderer", "group", "scale_range": [on, min, max],
+                  "drawn_on_opening"}]}}: drawn_on_opening says whether the layer is in
+      its scale range at the view the project opens with (as for "draw")
     {"draw": {"project": path, "width": pixels, "height": pixels}}
-      -> {"draw": {"read_s", "draw_s", "extent": [w, s, e, n], "layers": [{"name",
-                   "valid"}]}}: QGIS's first draw of a project (opened, then rendered
+      -> {"draw": {"read_s", "draw_s", "extent": [w, s, e, n], "scale", "layers": [{"name",
+                   "valid", "drawn"}]}}: QGIS's first draw of a project (opened, then rendered
       at the full extent of its layers, layers drawn in parallel as QGIS's canvas does)
     {"authorization": "Bearer <key>", ...}: sent with every request QGIS makes, for the
       layers that need a sign-in (a test stand-in for a QGIS authentication configuration)
@@ -105,6 +107,7 @@ def open_project(path: str) -> dict[str, Any]:
     if not project.read(path):
         return {"read": False, "layers": []}
     root = project.layerTreeRoot()
+    opening = opening_view(project, {})
     layers = []
     for layer in project.mapLayers().values():
         node = root.findLayer(layer.id())
@@ -117,20 +120,17 @@ def open_project(path: str) -> dict[str, Any]:
             "rules": len(layer.renderer().rootRule().children())
             if layer.renderer() and layer.renderer().type() == "RuleRenderer" else 0,
             "labels": layer.labelsEnabled(), "group": group,
+            "scale_range": [layer.hasScaleBasedVisibility(), layer.minimumScale(),
+                            layer.maximumScale()],
+            "drawn_on_opening": layer.isInScaleRange(opening.scale()),
         })
     return {"read": True, "title": project.title(), "crs": project.crs().authid(),
-            "layers": layers}
+            "layers": layers, "opening_scale": opening.scale()}
 
 
-def first_draw(job: dict[str, Any]) -> dict[str, Any]:
-    """Open the project and draw it once, as QGIS does when a user opens it: every
-    layer's provider reads the server's documents, then the canvas draws all layers at
-    their full extent (the project stores no view) in parallel. Seconds for each step."""
-    project = QgsProject.instance()
-    started = time.perf_counter()
-    if not project.read(job["project"]):
-        return {"read": False}
-    read_s = time.perf_counter() - started
+def opening_view(project: QgsProject, job: dict[str, Any]) -> QgsMapSettings:
+    """The canvas as a project that stores no view opens: every layer, at their full
+    extent, in a window of ``width`` x ``height`` pixels (1280 x 800)."""
     layers = [layer for layer in project.layerTreeRoot().layerOrder()]
     settings = QgsMapSettings()
     settings.setLayers(layers)
@@ -143,6 +143,20 @@ def first_draw(job: dict[str, Any]) -> dict[str, Any]:
     settings.setExtent(extent)
     settings.setOutputSize(QSize(job.get("width", 1280), job.get("height", 800)))
     settings.setOutputDpi(96)
+    return settings
+
+
+def first_draw(job: dict[str, Any]) -> dict[str, Any]:
+    """Open the project and draw it once, as QGIS does when a user opens it: every
+    layer's provider reads the server's documents, then the canvas draws all layers at
+    their full extent (the project stores no view) in parallel. Seconds for each step."""
+    project = QgsProject.instance()
+    started = time.perf_counter()
+    if not project.read(job["project"]):
+        return {"read": False}
+    read_s = time.perf_counter() - started
+    settings = opening_view(project, job)
+    layers = settings.layers()
     renderer = QgsMapRendererParallelJob(settings)
     started = time.perf_counter()
     renderer.start()
@@ -150,11 +164,13 @@ def first_draw(job: dict[str, Any]) -> dict[str, Any]:
     draw_s = time.perf_counter() - started
     if job.get("out"):
         renderer.renderedImage().save(job["out"])
+    extent = settings.extent()
     return {"read": True, "read_s": read_s, "draw_s": draw_s,
             "extent": [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(),
-                       extent.yMaximum()],
+                       extent.yMaximum()], "scale": settings.scale(),
             "errors": [f"{e.layerID}: {e.message}" for e in renderer.errors()],
-            "layers": [{"name": layer.name(), "valid": layer.isValid()} for layer in layers]}
+            "layers": [{"name": layer.name(), "valid": layer.isValid(),
+                        "drawn": layer.isInScaleRange(settings.scale())} for layer in layers]}
 
 
 def main() -> int:

@@ -1,5 +1,5 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">
+<qgis version="3.22.16" styleCategories="Symbology|Labeling|Rendering" labelsEnabled="1" hasScaleBasedVisibilityFlag="1" minScale="20000" maxScale="0">
 <renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="0" forceraster="0">
 <rules key="root"><rule key="r0" symbol="0" label="门牌地址" scalemaxdenom="20000" scalemindenom="0"/></rules>
 <symbols><symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="SimpleMarker" enabled="1" locked="0" pass="0"><Option type="Map"><Option type="QString" name="name" value="circle"/><Option type="QString" name="color" value="106,81,163,255"/><Option type="QString" name="outline_color" value="255,255,255,255"/><Option type="QString" name="outline_width" value="0.2"/><Option type="QString" name="outline_width_unit" value="MM"/><Option type="QString" name="outline_style" value="solid"/><Option type="QString" name="size" value="1.6"/><Option type="QString" name="size_unit" value="MM"/></Option></layer></symbol></symbols>

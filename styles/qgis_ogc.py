@@ -105,6 +105,18 @@ def qml_labeling(style: Style) -> str:
         '</settings></labeling>')
 
 
+def qml_categories(style: Style) -> str:
+    # scale-based visibility is in QGIS's Rendering category
+    return "Symbology|Labeling|Rendering" if style.layer_max_scale else "Symbology|Labeling"
+
+
+def qml_scale_range(style: Style) -> str:
+    """The layer's scale range (QGIS 3: minScale is the most zoomed-out denominator)."""
+    if not style.layer_max_scale:
+        return ""
+    return f' hasScaleBasedVisibilityFlag="1" minScale="{style.layer_max_scale}" maxScale="0"'
+
+
 def to_qml(style: Style) -> str:
     rules, symbols = [], []
     for i, rule in enumerate(style.rules):
@@ -118,8 +130,8 @@ def to_qml(style: Style) -> str:
     geometry_type = {"point": 0, "line": 1, "polygon": 2}[style.geometry]
     return (
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-        f'<qgis version="3.22.16" styleCategories="Symbology|Labeling" '
-        f'labelsEnabled="{1 if style.label else 0}">\n'
+        f'<qgis version="3.22.16" styleCategories="{qml_categories(style)}" '
+        f'labelsEnabled="{1 if style.label else 0}"{qml_scale_range(style)}>\n'
         '<renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="0" forceraster="0">\n'
         f'<rules key="root">{"".join(rules)}</rules>\n'
         f'<symbols>{"".join(symbols)}</symbols>\n'

@@ -43,6 +43,9 @@ class Style:
     rules: list[Rule]
     label: str | None = None  # field labelled in QML and SLD
     label_max_scale: int = 50000
+    # A dense layer's own limit: QGIS draws it, and requests its features, only at
+    # scales larger than 1:layer_max_scale (a rule's limit still has every feature fetched).
+    layer_max_scale: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -185,6 +185,13 @@ def test_qgis_project_opens_every_layer_styled_and_grouped(base_url: str,
             assert layer["renderer"] == "RuleRenderer" and layer["rules"] >= 1, collection
             assert layer["labels"], collection
     assert layers["grids"]["name"] == "网格" and layers["grids"]["features"] > 100
+    # the dense layers show from 1:20,000 in: at the view the project opens with (the
+    # town's extent) QGIS neither draws nor requests them; every other layer is drawn
+    assert opened["opening_scale"] > 50000, opened["opening_scale"]
+    for collection in ("addresses", "greenhouses"):
+        assert layers[collection]["scale_range"] == [True, 20000, 0], collection
+    assert {c for c, layer in layers.items() if not layer["drawn_on_opening"]} == \
+        {"addresses", "greenhouses"}
     # with a QGIS authentication configuration, those layers come in signed in
     signed = tmp_path / "staff.qgs"
     write(signed, "--api-key", EDITOR_KEY, "--authcfg", "gg4town")
