@@ -81,11 +81,29 @@ def has_row_versions(relation: str) -> bool:
         return _row_versioned[relation]
 
 
+_not_null: dict[tuple[str, str], bool] = {}
+
+
+def never_null(table: str, column: str) -> bool:
+    """Whether ``gridgeo.<table>.<column>`` is declared NOT NULL (False for a view, whose
+    columns declare nothing). Read once."""
+    with _lock:
+        if (table, column) not in _not_null:
+            with connection() as conn:
+                row = conn.execute(
+                    "SELECT a.attnotnull FROM pg_attribute a"
+                    " WHERE a.attrelid = to_regclass('gridgeo.' || quote_ident(%s))"
+                    "   AND a.attname = %s AND NOT a.attisdropped", (table, column)).fetchone()
+            _not_null[(table, column)] = bool(row and row[0])
+        return _not_null[(table, column)]
+
+
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _tables.clear()
         _row_versioned.clear()
+        _not_null.clear()
 
 
 @dataclass(frozen=True)

@@ -159,11 +159,14 @@ class FeatureQuery:
         return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(self._relation()) \
             + where, params
 
-    def outside_bbox(self) -> tuple[sql.Composed, list[Any]]:
+    def outside_bbox(self, may_be_null: bool = True) -> tuple[sql.Composed, list[Any]]:
         """Whether any row lies outside the (EPSG:4490) bbox. None does when a client asks
         for its layer's extent, as QGIS does: then the bbox filters nothing and the page
         is read without it (an exact count otherwise tests every row's geometry). Only
-        rows touching the four sides beyond the bbox are tested, through the index."""
+        rows touching the four sides beyond the bbox are tested, through the index; a
+        row without geometry is outside too, unless the geometry ``may_be_null`` not:
+        a GiST index holds no summary of its nulls, so ``IS NULL`` reads all of it
+        (3.8 ms of the probe's 3.9 at 200,000 addresses)."""
         assert self.bbox is not None and self.bbox_srid == 4490
         x1, y1, x2, y2 = self.bbox
         beyond = [(-_FAR, -_FAR, x1, _FAR), (x2, -_FAR, _FAR, _FAR),
@@ -171,8 +174,11 @@ class FeatureQuery:
         geom = self._col(self.geometry_column)
         side = sql.SQL("({} && ST_MakeEnvelope(%s, %s, %s, %s, 4490) AND NOT ST_CoveredBy({}, "
                        "ST_MakeEnvelope(%s, %s, %s, %s, 4490)))").format(geom, geom)
-        stmt = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL OR {})").format(
-            self._relation(), geom, sql.SQL(" OR ").join([side] * len(beyond)))
+        tests = [side] * len(beyond)
+        if may_be_null:
+            tests.insert(0, sql.SQL("{} IS NULL").format(geom))
+        stmt = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {})").format(
+            self._relation(), sql.SQL(" OR ").join(tests))
         return stmt, [v for box in beyond for v in (*box, *self.bbox)]
 
     def single(self, identifier: str,
