@@ -230,6 +230,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=6)
+    parser.add_argument("--only", default="",
+                        help="run only the cases whose name contains this, e.g. 'extent'")
     args = parser.parse_args()
     url, dem = bench_database(f"gridgeo_bench_{args.scale}", args.scale)
     where = places(url)
@@ -246,6 +248,8 @@ def main() -> None:
                   "| × one-sql req/s |")
             print("|---|---|---:|---:|---:|---:|---:|")
             for case, variants in cases(where).items():
+                if args.only not in case:
+                    continue
                 times = latency(variants, args.requests)
                 floor = statistics.median(times["one-sql"])
                 rates = {name: throughput(fn, args.clients, args.seconds)
