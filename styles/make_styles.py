@@ -33,9 +33,10 @@ OPEN = ("not", ("in", "state", ["closed", "invalid", "duplicate"]))
 COLOURS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fed92f"}
 # Dense layers (a town's 10,000 addresses, 3,000 greenhouses) show in QGIS from 1:20,000
 # in: a window then shows a few km, a village's few hundred door plates, and a median
-# greenhouse (about 10 x 50 m) is 2 x 9 pixels; at a town's extent (about 1:95,000) it is
-# under half a pixel wide and the addresses one purple blot, yet fetching and drawing them
-# was most of QGIS's first draw. Out of the range QGIS requests none of their features.
+# greenhouse (about 10 x 50 m) is 2 x 9 pixels; at a town's extent (about 1:58,000 in a
+# 1280 x 800 window) it is under a pixel wide and the addresses one purple blot, yet
+# fetching and drawing them was most of QGIS's first draw. Out of the range QGIS requests
+# none of their features.
 DENSE_FROM = 20000
 STATION_PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
                    "#b3de69", "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f"]
