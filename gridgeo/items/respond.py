@@ -105,7 +105,7 @@ def without_idle_bbox(conn: psycopg.Connection, query: FeatureQuery,
     # A collection's source serves its table's rows with their geometry (generalised at
     # most, never withheld as NULL: tests/test_extent_page.py), so a NOT NULL geometry
     # in the table is one in the source.
-    may_be_null = not never_null(info.table, info.geometry_column)
+    may_be_null = not never_null(conn, info.table, info.geometry_column)
     if conn.execute(*query.outside_bbox(may_be_null), prepare=False).fetchone()[0]:  # type: ignore[index]
         return query
     return dataclasses.replace(query, bbox=None)

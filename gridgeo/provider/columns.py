@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+
 from gridgeo.db.pool import connection
 
 _JSON_TYPES: dict[str, tuple[str, str | None]] = {
@@ -84,16 +86,16 @@ def has_row_versions(relation: str) -> bool:
 _not_null: dict[tuple[str, str], bool] = {}
 
 
-def never_null(table: str, column: str) -> bool:
+def never_null(conn: psycopg.Connection, table: str, column: str) -> bool:
     """Whether ``gridgeo.<table>.<column>`` is declared NOT NULL (False for a view, whose
-    columns declare nothing). Read once."""
+    columns declare nothing). Read once, on the caller's connection: a request that
+    holds one must not wait for a second from the pool."""
     with _lock:
         if (table, column) not in _not_null:
-            with connection() as conn:
-                row = conn.execute(
-                    "SELECT a.attnotnull FROM pg_attribute a"
-                    " WHERE a.attrelid = to_regclass('gridgeo.' || quote_ident(%s))"
-                    "   AND a.attname = %s AND NOT a.attisdropped", (table, column)).fetchone()
+            row = conn.execute(
+                "SELECT a.attnotnull FROM pg_attribute a"
+                " WHERE a.attrelid = to_regclass('gridgeo.' || quote_ident(%s))"
+                "   AND a.attname = %s AND NOT a.attisdropped", (table, column)).fetchone()
             _not_null[(table, column)] = bool(row and row[0])
         return _not_null[(table, column)]
 
