@@ -13,6 +13,11 @@ from pathlib import Path
 from gridgeo.ops.gunicorn_hooks import prepare_metrics_dir
 from gridgeo.settings import Settings
 
+# How long a stop waits for each process: a job worker finishes its job first; gunicorn
+# drains requests for its graceful timeout (10 s), then exits.
+WORKER_STOP_S = 35.0
+WEB_STOP_S = 15.0
+
 
 class ServerError(RuntimeError):
     """The server did not start or stop as asked."""
@@ -78,10 +83,16 @@ def start_scheduler(settings: Settings) -> None:
     settings.home.joinpath("worker-scheduler.pid").write_text(str(proc.pid))
 
 
-def stop_workers(settings: Settings) -> None:
+def _worker_pid_files(settings: Settings) -> dict[Path, int]:
     # worker-N.pid: workers started without a supervisor by earlier versions.
-    for path in settings.home.glob("worker-*.pid"):
-        _terminate(int(path.read_text().strip()), wait_seconds=35)
+    return {path: int(path.read_text().strip()) for path in settings.home.glob("worker-*.pid")}
+
+
+def stop_workers(settings: Settings) -> None:
+    """Stop the job workers' supervisor and the scheduler; each finishes its job first."""
+    pid_files = _worker_pid_files(settings)
+    _terminate(dict.fromkeys(pid_files.values(), WORKER_STOP_S))
+    for path in pid_files:
         path.unlink(missing_ok=True)
 
 
@@ -108,7 +119,7 @@ def start(settings: Settings, background: bool) -> None:
                 if response.status == 200:
                     return
         except OSError:
-            time.sleep(0.3)
+            time.sleep(0.1)
     raise ServerError(f"the server did not answer within 60 s; see {log_file(settings)}")
 
 
@@ -121,23 +132,43 @@ def exec_web(settings: Settings) -> None:
     os.execv(cmd[0], cmd)
 
 
-def _terminate(pid: int, wait_seconds: float) -> bool:
+def _terminate(limits: dict[int, float]) -> set[int]:
+    """SIGTERM every pid at once, then wait for them together, each up to its limit in
+    ``limits``: they drain in parallel, so a stop takes the slowest drain, not their sum.
+    Returns the pids that were running."""
+    running: set[int] = set()
+    for pid in limits:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            running.add(pid)
+        except ProcessLookupError:
+            pass
+    asked, waiting = time.monotonic(), set(running)
+    while waiting := {pid for pid in waiting if _alive(pid)}:
+        late = sorted(pid for pid in waiting if time.monotonic() - asked > limits[pid])
+        if late:
+            raise ServerError(f"process {late[0]} did not stop within {limits[late[0]]:.0f} s")
+        time.sleep(0.05)
+    return running
+
+
+def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    raise ServerError(f"process {pid} did not stop within {wait_seconds:.0f} s")
+    return True
 
 
 def stop(settings: Settings) -> bool:
-    """Stop a server and its workers started by ``start``; True when a server was running."""
-    stop_workers(settings)
-    pid = running_pid(settings)
-    return pid is not None and _terminate(pid, wait_seconds=15)
+    """Stop a server and its workers started by ``start``, all at once; True when a
+    server was running."""
+    pid_files = _worker_pid_files(settings)
+    limits = dict.fromkeys(pid_files.values(), WORKER_STOP_S)
+    web = running_pid(settings)
+    if web is not None:
+        limits[web] = WEB_STOP_S
+    stopped = _terminate(limits)
+    for path in pid_files:
+        path.unlink(missing_ok=True)
+    return web in stopped
