@@ -164,15 +164,11 @@ def worker(supervise: int | None) -> None:
     import logging
     import threading
 
-    from pygeoapi.util import yaml_load
-
-    from gridgeo.db.cluster import direct_url
-    from gridgeo.jobs.worker import install_signal_handlers, run_worker
-    from gridgeo.runtime import prepare_runtime
+    from gridgeo.jobs import install_signal_handlers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     settings = get_settings()
-    if supervise is not None:
+    if supervise is not None:  # a small process: none of the workers' imports
         from gridgeo.jobs.supervisor import supervise as keep_running
         from gridgeo.server import worker_pids_file
 
@@ -180,6 +176,12 @@ def worker(supervise: int | None) -> None:
         install_signal_handlers(stop_supervising)
         keep_running(supervise, stop_supervising, worker_pids_file(settings))
         return
+    from pygeoapi.util import yaml_load
+
+    from gridgeo.db.cluster import direct_url
+    from gridgeo.jobs.worker import run_worker
+    from gridgeo.runtime import prepare_runtime
+
     # `gridgeo serve` hands its rendered configuration over; alone, render our own.
     rendered = os.environ.get("PYGEOAPI_CONFIG")
     config_path = Path(rendered) if rendered else prepare_runtime(settings)[0]
@@ -202,7 +204,7 @@ def scheduler(once: bool) -> None:
 
     from gridgeo.db.cluster import direct_url
     from gridgeo.db.pool import connect
-    from gridgeo.jobs.worker import install_signal_handlers
+    from gridgeo.jobs import install_signal_handlers
     from gridgeo.scheduler import collect_tasks, run_once, run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")

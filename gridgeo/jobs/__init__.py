@@ -6,6 +6,8 @@ job (a synchronous request) the call does nothing.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -26,3 +28,11 @@ def set_reporter(reporter: Reporter | None) -> object:
 
 def reset_reporter(token: object) -> None:
     _reporter.reset(token)  # type: ignore[arg-type]
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM or SIGINT sets ``stop``: the loop finishes its job, then ends. Here, not in
+    the worker module, so the supervisor and the scheduler start without pygeoapi's
+    process machinery."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())

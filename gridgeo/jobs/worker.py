@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from typing import Any
 
@@ -117,8 +116,3 @@ def _serve_jobs(processors: dict[str, dict[str, Any]], database_url: str,
                 continue
             for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
                 pass
-
-
-def install_signal_handlers(stop: threading.Event) -> None:
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
