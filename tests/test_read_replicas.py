@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import psycopg
@@ -133,12 +136,35 @@ def web_node(clusters: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
     port = free_port()
     env = server_env(_app_url(ports[0]), tmp_path_factory.mktemp("replica-node"), port)
     env["GRIDGEO_DATABASE_READ_URLS"] = json.dumps([_app_url(ports[1])])
-    env["GRIDGEO_JOB_WORKERS"] = "0"  # no jobs here: spares a process's start and stop
-    cli = [sys.executable, "-m", "gridgeo.cli"]
-    subprocess.run([*cli, "serve", "--background"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    # No jobs here, and one web worker: the position travels in the request (header or
+    # cookie), not in a process's memory, so a second worker proves nothing more; each
+    # spared process is seconds of start-up on a loaded machine.
+    env.update(GRIDGEO_JOB_WORKERS="0", GRIDGEO_WORKERS="1")
+    subprocess.run([sys.executable, "-m", "gridgeo.cli", "serve", "--background"], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
     yield f"http://127.0.0.1:{port}"
-    subprocess.run([*cli, "stop"], env=env, check=False, stdout=subprocess.DEVNULL)
+    _end_at_once(int(Path(env["GRIDGEO_HOME"], "server.pid").read_text()))
+
+
+def _end_at_once(server_pid: int) -> None:
+    """SIGKILL the server's process group (gunicorn daemonizes into a group of its own)
+    and wait until it is gone: nothing here checks a graceful drain, which costs seconds
+    (tests/test_stateless_nodes.py stops its nodes with `gridgeo stop`)."""
+    group = os.getpgid(server_pid)
+    assert group != os.getpgrp(), "the server shares our process group"
+    os.killpg(group, signal.SIGKILL)
+    wait_until(lambda: not _members(group), "the web node's processes did not end", 10)
+
+
+def _members(group: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # the fields after the command name: state, parent pid, process group, ...
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == group:
+                members.append(int(stat.parent.name))
+        except OSError:
+            continue  # ended while we looked
+    return members
 
 
 TOWN = {"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": [[[

@@ -82,8 +82,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                           for e in envs)
             yield Deployment(url, nodes, case)  # type: ignore[arg-type]
         finally:
+            running = {pid for env in envs for pid in _processes(Path(env["GRIDGEO_HOME"]))}
             with ThreadPoolExecutor(max_workers=2) as pool:
                 list(pool.map(_stop, envs))
+            # `gridgeo stop` stops a node's processes all at once and waits for each.
+            assert not [pid for pid in running if Path(f"/proc/{pid}").exists()]
 
 
 def _serve(env: dict[str, str]) -> None:
@@ -94,6 +97,26 @@ def _serve(env: dict[str, str]) -> None:
 def _stop(env: dict[str, str]) -> None:
     subprocess.run([*CLI, "stop"], env=env, check=False, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
+
+
+def _processes(home: Path) -> set[int]:
+    """A node's processes: those its pid files name (web server, job workers and their
+    supervisor, scheduler) and their children (gunicorn's worker)."""
+    named = {int(pid) for name in ("server.pid", "worker-supervisor.pid",
+                                   "worker-scheduler.pid", "job-workers.pids")
+             if (home / name).exists() for pid in (home / name).read_text().split()}
+    return named | {pid for pid, parent in _parents().items() if parent in named}
+
+
+def _parents() -> dict[int, int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # the fields after the command name: state, parent pid, ...
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        parents[int(stat.parent.name)] = int(fields[1])
+    return parents
 
 
 def test_an_upload_to_one_node_is_served_by_the_other(deployment: Deployment) -> None:
