@@ -26,7 +26,7 @@ def collection_extents(conn: psycopg.Connection,
         if bbox:
             extent["spatial"] = {"bbox": bbox, "crs": CRS84}
         if provider.get("time_field"):
-            interval = _interval(conn, data["source"], provider["time_field"])
+            interval = _interval(conn, data["table"], data["source"], provider["time_field"])
             if interval:
                 extent["temporal"] = {"begin": interval[0], "end": interval[1], "trs": GREGORIAN}
         found[collection.id] = extent
@@ -51,12 +51,24 @@ def _bbox(conn: psycopg.Connection, table: str, column: str) -> list[float] | No
             math.ceil(row[2] * 1e6) / 1e6, math.ceil(row[3] * 1e6) / 1e6]
 
 
-def _interval(conn: psycopg.Connection, source: str, column: str) -> tuple[str, str] | None:
+def _interval(conn: psycopg.Connection, table: str, source: str,
+              column: str) -> tuple[str, str] | None:
+    # From the table when it has the column: min and max then read its index's two ends,
+    # where through a view they computed every row (the incidents view's deadlines: at 10
+    # million incidents the server's start waited minutes for this, scripts/bench_scale.py).
+    relation = table if _has_column(conn, table, column) else source
     row = conn.execute(sql.SQL("SELECT min({0}), max({0}) FROM gridgeo.{1}").format(
-        sql.Identifier(column), sql.Identifier(source))).fetchone()
+        sql.Identifier(column), sql.Identifier(relation))).fetchone()
     if row is None or row[0] is None:
         return None
     return row[0].isoformat(), row[1].isoformat()
+
+
+def _has_column(conn: psycopg.Connection, table: str, column: str) -> bool:
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s)"
+        " AND attname = %s AND attnum > 0 AND NOT attisdropped)",
+        (f"gridgeo.{table}", column)).fetchone() == (True,)
 
 
 def _union_bbox(boxes: list[list[float]]) -> list[float] | None:

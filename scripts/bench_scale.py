@@ -68,8 +68,8 @@ INSERT INTO gridgeo.incidents (case_no, category_code, title, colour, state, sou
         reported_at, accepted_at, closed_at, closed_on_time, updated_at, grid_code, geom)
 SELECT (SELECT value FROM gridgeo.deployment WHERE key = 'county_code')
        || to_char(m.reported_at AT TIME ZONE gridgeo.local_tz(), 'YYYYMMDD')
-       || CASE WHEN m.g %% 100000 < 10000 THEN lpad((m.g %% 100000)::text, 4, '0')
-               ELSE (m.g %% 100000)::text END,
+       -- 50000-99999: clear of the demo's own numbers of the day, unique within it
+       || (50000 + m.g %% 50000)::text,
        kinds.codes[1 + m.g %% array_length(kinds.codes, 1)], 'bench',
        (ARRAY['yellow', 'orange', 'red'])[1 + m.g %% 3],
        CASE WHEN m.open THEN 'reported'

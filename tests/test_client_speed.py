@@ -20,7 +20,7 @@ from gridgeo.db.area import read_within
 from gridgeo.items.respond import read_page
 from gridgeo.provider.params import build_query
 from gridgeo.provider.query import FeatureQuery
-from tests.conftest import fetch_row
+from tests.conftest import ROLE_KEYS, fetch_row
 from tests.test_security import token
 from tests.test_tiles import get_tile, tile_xy
 
@@ -28,6 +28,7 @@ EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
 EPSG3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
 GEOJSON = {"Accept": "application/geo+json"}
 TOWN = (112.35, 34.1)  # the demo town's centre
+ADMIN = next(key for key, role in ROLE_KEYS.items() if role == "admin")
 
 
 def extent(base_url: str, collection: str) -> list[float]:
@@ -204,6 +205,30 @@ def test_a_grid_workers_bbox_reads_exactly_their_incidents_in_it(
                         timeout=60).json()
     assert expected and {f["id"] for f in body["features"]} == expected
 
+
+
+def test_a_period_of_incidents_is_read_in_time_order_from_the_time_index(
+        base_url: str, conn: psycopg.Connection) -> None:
+    """Ids follow time, which the planner cannot know: a month's page in id order walked
+    the whole history before that month (3.6 s at 10 million incidents). Without sortby
+    a datetime page is in time order, then id, and reads incidents_reported_idx."""
+    from gridgeo.provider.params import build_query
+
+    as_app(conn, "anonymous,admin")  # the rows an admin's request reads
+    start, end = conn.execute("SELECT percentile_disc(0.25) WITHIN GROUP (ORDER BY reported_at),"
+                              " max(reported_at) FROM gridgeo.incidents").fetchone()  # type: ignore[misc]
+    period = f"{start.isoformat()}/{end.isoformat()}"
+    expected = [r[0] for r in conn.execute(
+        "SELECT id FROM gridgeo.incidents WHERE reported_at BETWEEN %s AND %s"
+        " ORDER BY reported_at, id LIMIT 50", (start, end))]
+    body = requests.get(f"{base_url}/collections/incidents/items",
+                        params={"datetime": period, "limit": "50"},
+                        headers={**GEOJSON, "Authorization": f"Bearer {ADMIN}"},
+                        timeout=60).json()
+    assert len(expected) == 50 and [f["id"] for f in body["features"]] == expected
+    query = build_query({"datetime": period}, served_collections()["incidents"])
+    conn.execute("SET LOCAL enable_seqscan = off")
+    assert "incidents_reported_idx" in plan(conn, *query.features())
 
 
 def served_collections() -> dict[str, Any]:

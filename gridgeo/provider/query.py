@@ -115,8 +115,15 @@ class FeatureQuery:
         return sql.SQL("(") + sql.SQL(" AND ").join(clauses) + sql.SQL(")"), values
 
     def order(self) -> sql.Composable:
-        """Requested order, then a stable tie-break on the id so pages never overlap."""
-        terms = [(name, asc) for name, asc in self.sort] or [(n, True) for n in self.default_order]
+        """Requested order, then a stable tie-break on the id so pages never overlap. A
+        period (``datetime``) with no ``sortby`` is read in time order: its page then comes
+        from the time index, where id order walked every row before the period (ids follow
+        time, which the planner cannot know): a month of incidents took 3.6 s at 10
+        million, 39 ms in time order (scripts/bench_scale.py)."""
+        terms = [(name, asc) for name, asc in self.sort]
+        if not terms and self.datetime and self.time_field:
+            terms = [(self.time_field, True)]
+        terms = terms or [(n, True) for n in self.default_order]
         if self.id_field not in [name for name, _ in terms]:
             terms.append((self.id_field, True))
         return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(
