@@ -1,9 +1,11 @@
 """Partitioned history at scale (#21): items, tiles and the incident report at N incidents.
 
 For each ``--incidents`` count: a database with the demo county (scale 1) and that many
-incidents generated in SQL over the last two years (two-thirds closed, with three events
-each: reported, accepted, closed; one audit row each), spread over the county's unit
-grids. Then a `gridgeo serve` node answers, as an admin, median of ``--repeat`` requests:
+incidents generated in SQL at a county's rate (PER_DAY: 1 million is a year, 10 million
+ten years), a third of the last week's open and one in a thousand older ones left open,
+the rest closed, with their events (reported, accepted, closed) and one audit row each,
+spread over the county's unit grids. Then a `gridgeo serve` node answers, as an admin,
+median of ``--repeat`` requests:
 
 - items: the first page of 100, and a page of one month (``datetime``, which prunes);
 - tile: incidents at z13 over the county's centre;
@@ -11,9 +13,9 @@ grids. Then a `gridgeo serve` node answers, as an admin, median of ``--repeat`` 
 
 The goal is each figure at 10 million within 2x of its figure at 1 million.
 
-Needs (measured, docs/scaling.md): about 3 GB of disk per million incidents (with their
-history) and over an hour for 10 million on two cores. Databases are kept (named
-gridgeo_bench_scale_<N>) so a second run only measures; drop them with --drop.
+Needs (measured, docs/scaling.md): 1.2 GB of disk per million incidents with their
+history, and about 40 minutes to generate 10 million on two shared cores. Databases are
+kept (named gridgeo_bench_scale_<N>) so a second run only measures; drop with --drop.
 
 Usage: .venv/bin/python scripts/bench_scale.py --incidents 1000000 --incidents 10000000
 """
