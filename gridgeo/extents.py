@@ -9,6 +9,7 @@ import psycopg
 from psycopg import sql
 
 from gridgeo.contributions import CollectionContribution
+from gridgeo.provider.columns import columns_of, stores_rows
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
@@ -26,7 +27,7 @@ def collection_extents(conn: psycopg.Connection,
         # A collection derived in a view (figures, due lists, events, photos) gets the
         # extent of all data: its own would compute the whole view at every server start,
         # minutes at 10 million incidents (grid_figures, incident_events_view).
-        if not _is_table(conn, data["table"]):
+        if not stores_rows(conn, data["table"]):
             continue
         bbox = _bbox(conn, data["table"], data.get("geometry_column", "geom"))
         if bbox:
@@ -61,24 +62,12 @@ def _interval(conn: psycopg.Connection, table: str, source: str,
     # From the table when it has the column: min and max then read its index's two ends,
     # where through a view they computed every row (the incidents view's deadlines: at 10
     # million incidents the server's start waited minutes for this, scripts/bench_scale.py).
-    relation = table if _has_column(conn, table, column) else source
+    relation = table if column in columns_of(conn, table) else source
     row = conn.execute(sql.SQL("SELECT min({0}), max({0}) FROM gridgeo.{1}").format(
         sql.Identifier(column), sql.Identifier(relation))).fetchone()
     if row is None or row[0] is None:
         return None
     return row[0].isoformat(), row[1].isoformat()
-
-
-def _is_table(conn: psycopg.Connection, name: str) -> bool:
-    return conn.execute("SELECT relkind IN ('r', 'p') FROM pg_class WHERE oid = to_regclass(%s)",
-                        (f"gridgeo.{name}",)).fetchone() == (True,)
-
-
-def _has_column(conn: psycopg.Connection, table: str, column: str) -> bool:
-    return conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s)"
-        " AND attname = %s AND attnum > 0 AND NOT attisdropped)",
-        (f"gridgeo.{table}", column)).fetchone() == (True,)
 
 
 def _union_bbox(boxes: list[list[float]]) -> list[float] | None:

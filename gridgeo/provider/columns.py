@@ -49,16 +49,31 @@ _cache: dict[str, dict[str, Column]] = {}
 _lock = threading.Lock()
 
 
+def columns_of(conn: psycopg.Connection, relation: str) -> dict[str, str]:
+    """Column names and types of ``gridgeo.<relation>`` in table order, uncached (empty
+    when it does not exist)."""
+    return dict(conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a"
+        " WHERE a.attrelid = to_regclass('gridgeo.' || quote_ident(%s))"
+        "   AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (relation,)).fetchall())
+
+
+def stores_rows(conn: psycopg.Connection, relation: str) -> bool:
+    """Whether ``gridgeo.<relation>`` stores rows (a table, partitioned or materialized);
+    a view computes them on every read. Uncached."""
+    kind = conn.execute("SELECT relkind::text FROM pg_class"
+                        " WHERE oid = to_regclass('gridgeo.' || quote_ident(%s))",
+                        (relation,)).fetchone()
+    return kind is not None and kind[0] in ("r", "p", "m")
+
+
 def source_columns(source: str) -> dict[str, Column]:
     """Columns of ``gridgeo.<source>`` in table order (geometry included)."""
     with _lock:
         if source not in _cache:
             with connection() as conn:
-                rows = conn.execute(
-                    "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a"
-                    " WHERE a.attrelid = to_regclass('gridgeo.' || quote_ident(%s))"
-                    "   AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                    (source,)).fetchall()
+                rows = list(columns_of(conn, source).items())
             if not rows:
                 raise LookupError(
                     f"relation gridgeo.{source} does not exist; run gridgeo db migrate")
@@ -75,11 +90,7 @@ def has_row_versions(relation: str) -> bool:
     with _lock:
         if relation not in _row_versioned:
             with connection() as conn:
-                kind = conn.execute(
-                    "SELECT relkind::text FROM pg_class"
-                    " WHERE oid = to_regclass('gridgeo.' || quote_ident(%s))",
-                    (relation,)).fetchone()
-            _row_versioned[relation] = kind is not None and kind[0] in ("r", "p", "m")
+                _row_versioned[relation] = stores_rows(conn, relation)
         return _row_versioned[relation]
 
 
